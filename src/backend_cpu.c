@@ -1,0 +1,286 @@
+/* backend_cpu.c - the op interface on the CPU: activations in plain float
+ * arrays, an F16 KV cache, and the heavy ops (matmul, attention) split
+ * across the thread pool.  Kernels come from quant.c. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "quant.h"
+#include "threadpool.h"
+#include "util.h"
+
+struct backend_buffer {
+	float *data;
+	int64_t cols, max_rows;
+};
+
+struct cpu_backend {
+	struct backend base;
+	struct threadpool *pool;
+	int n_ctx, kv_dim, n_layer;
+	uint16_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_dim] fp16 */
+	float *scratch;              /* [n_threads][n_ctx] attention scores */
+};
+
+static struct cpu_backend *cpu(struct backend *be)
+{
+	return (struct cpu_backend *)be;
+}
+
+static void cpu_free(struct backend *be)
+{
+	struct cpu_backend *c = cpu(be);
+	threadpool_free(c->pool);
+	free(c->k_cache);
+	free(c->v_cache);
+	free(c->scratch);
+	free(c);
+}
+
+static struct backend_buffer *cpu_buffer_new(struct backend *be, int64_t cols, int64_t max_rows)
+{
+	struct backend_buffer *b = xmalloc(sizeof *b);
+	b->data = xcalloc((size_t)(cols * max_rows), sizeof(float));
+	b->cols = cols;
+	b->max_rows = max_rows;
+	return b;
+}
+
+static void cpu_buffer_free(struct backend *be, struct backend_buffer *b)
+{
+	if (!b)
+		return;
+	free(b->data);
+	free(b);
+}
+
+static int cpu_kv_init(struct backend *be, int n_layer, int n_ctx, int kv_dim)
+{
+	struct cpu_backend *c = cpu(be);
+	uint64_t n;
+	char size[32];
+	if (!mul_u64((uint64_t)n_layer * (uint64_t)n_ctx, (uint64_t)kv_dim * sizeof(uint16_t), &n) ||
+	    n > SIZE_MAX / 2)
+		return error("the KV cache for %d positions is too large; try a smaller --ctx-size", n_ctx);
+	c->k_cache = malloc(n);
+	c->v_cache = malloc(n);
+	c->scratch = malloc((size_t)threadpool_size(c->pool) * (size_t)n_ctx * sizeof(float));
+	if (!c->k_cache || !c->v_cache || !c->scratch)
+		return error("cannot allocate %s for the KV cache; try a smaller --ctx-size",
+			     format_bytes(2 * n, size, sizeof size));
+	c->n_layer = n_layer;
+	c->n_ctx = n_ctx;
+	c->kv_dim = kv_dim;
+	return 0;
+}
+
+static void cpu_get_rows(struct backend *be, struct backend_buffer *dst, const struct weight *w,
+			 const int32_t *ids, int n_rows)
+{
+	for (int r = 0; r < n_rows; r++)
+		quant_dequantize(w->type, (const uint8_t *)w->data + (size_t)ids[r] * w->row_bytes,
+				 dst->data + r * dst->cols, w->n_in);
+}
+
+static void cpu_rms_norm(struct backend *be, struct backend_buffer *dst, const struct backend_buffer *src,
+			 const float *weight, float eps, int n_rows)
+{
+	int64_t n = src->cols;
+	for (int r = 0; r < n_rows; r++) {
+		const float *x = src->data + r * n;
+		float *y = dst->data + r * n;
+		double sum = 0;
+		for (int64_t i = 0; i < n; i++)
+			sum += (double)x[i] * x[i];
+		float scale = (float)(1.0 / sqrt(sum / n + eps));
+		for (int64_t i = 0; i < n; i++)
+			y[i] = x[i] * scale * weight[i];
+	}
+}
+
+struct matmul_job {
+	struct backend_buffer *dst;
+	const struct weight *w;
+	const struct backend_buffer *src;
+	int n_rows;
+};
+
+static void matmul_worker(void *arg, int ith, int nth)
+{
+	const struct matmul_job *job = arg;
+	const struct weight *w = job->w;
+	int64_t per = (w->n_out + nth - 1) / nth;
+	int64_t first = per * ith, last = first + per < w->n_out ? first + per : w->n_out;
+	for (int64_t j = first; j < last; j++) {
+		const void *row = (const uint8_t *)w->data + j * w->row_bytes;
+		for (int r = 0; r < job->n_rows; r++)
+			job->dst->data[r * job->dst->cols + j] =
+				quant_dot(w->type, row, job->src->data + r * job->src->cols, w->n_in);
+	}
+}
+
+static void cpu_matmul(struct backend *be, struct backend_buffer *dst, const struct weight *w,
+		       const struct backend_buffer *src, int n_rows)
+{
+	struct matmul_job job = { dst, w, src, n_rows };
+	threadpool_run(cpu(be)->pool, matmul_worker, &job);
+}
+
+static void cpu_rope(struct backend *be, struct backend_buffer *x, int head_dim, const struct rope_params *rp,
+		     int pos0, int n_rows)
+{
+	int half = rp->n_rot / 2;
+	int64_t n_heads = x->cols / head_dim;
+	for (int r = 0; r < n_rows; r++) {
+		double pos = (double)(pos0 + r) * rp->freq_scale;
+		for (int i = 0; i < half; i++) {
+			double theta = pos * pow(rp->freq_base, -2.0 * i / rp->n_rot);
+			if (rp->freq_factors)
+				theta /= rp->freq_factors[i];
+			float c = (float)cos(theta), s = (float)sin(theta);
+			for (int64_t h = 0; h < n_heads; h++) {
+				float *v = x->data + r * x->cols + h * head_dim;
+				int a = rp->style == ROPE_ADJACENT ? 2 * i : i;
+				int b = rp->style == ROPE_ADJACENT ? 2 * i + 1 : i + half;
+				float x0 = v[a], x1 = v[b];
+				v[a] = x0 * c - x1 * s;
+				v[b] = x0 * s + x1 * c;
+			}
+		}
+	}
+}
+
+static void cpu_kv_store(struct backend *be, int layer, const struct backend_buffer *k,
+			 const struct backend_buffer *v, int pos0, int n_rows)
+{
+	struct cpu_backend *c = cpu(be);
+	size_t base = ((size_t)layer * c->n_ctx + pos0) * c->kv_dim;
+	for (int r = 0; r < n_rows; r++)
+		for (int i = 0; i < c->kv_dim; i++) {
+			c->k_cache[base + (size_t)r * c->kv_dim + i] = f32_to_fp16(k->data[r * k->cols + i]);
+			c->v_cache[base + (size_t)r * c->kv_dim + i] = f32_to_fp16(v->data[r * v->cols + i]);
+		}
+}
+
+struct attention_job {
+	struct cpu_backend *c;
+	struct backend_buffer *dst;
+	const struct backend_buffer *q;
+	int layer, n_head, n_head_kv, head_dim, pos0, n_rows;
+	float scale;
+};
+
+static void attention_worker(void *arg, int ith, int nth)
+{
+	const struct attention_job *job = arg;
+	struct cpu_backend *c = job->c;
+	float *scores = c->scratch + (size_t)ith * c->n_ctx;
+	int group = job->n_head / job->n_head_kv;
+	const uint16_t *k_layer = c->k_cache + (size_t)job->layer * c->n_ctx * c->kv_dim;
+	const uint16_t *v_layer = c->v_cache + (size_t)job->layer * c->n_ctx * c->kv_dim;
+	for (int task = ith; task < job->n_rows * job->n_head; task += nth) {
+		int r = task / job->n_head, h = task % job->n_head;
+		int n_pos = job->pos0 + r + 1; /* causal: itself and everything before */
+		const float *q = job->q->data + r * job->q->cols + h * job->head_dim;
+		size_t kv_off = (size_t)(h / group) * job->head_dim;
+		float max = -INFINITY;
+		for (int t = 0; t < n_pos; t++) {
+			const uint16_t *k = k_layer + (size_t)t * c->kv_dim + kv_off;
+			float s = 0;
+			for (int i = 0; i < job->head_dim; i++)
+				s += q[i] * fp16_to_f32(k[i]);
+			scores[t] = s * job->scale;
+			if (scores[t] > max)
+				max = scores[t];
+		}
+		double sum = 0;
+		for (int t = 0; t < n_pos; t++) {
+			scores[t] = expf(scores[t] - max);
+			sum += scores[t];
+		}
+		float *out = job->dst->data + r * job->dst->cols + h * job->head_dim;
+		memset(out, 0, (size_t)job->head_dim * sizeof *out);
+		for (int t = 0; t < n_pos; t++) {
+			const uint16_t *v = v_layer + (size_t)t * c->kv_dim + kv_off;
+			float p = (float)(scores[t] / sum);
+			for (int i = 0; i < job->head_dim; i++)
+				out[i] += p * fp16_to_f32(v[i]);
+		}
+	}
+}
+
+static void cpu_attention(struct backend *be, struct backend_buffer *dst, const struct backend_buffer *q,
+			  int layer, int n_head, int n_head_kv, int head_dim, float scale, int pos0, int n_rows)
+{
+	struct attention_job job = { cpu(be), dst, q, layer, n_head, n_head_kv, head_dim, pos0, n_rows, scale };
+	threadpool_run(cpu(be)->pool, attention_worker, &job);
+}
+
+static void cpu_swiglu(struct backend *be, struct backend_buffer *gate, const struct backend_buffer *up,
+		       int n_rows)
+{
+	int64_t n = gate->cols * n_rows;
+	for (int64_t i = 0; i < n; i++) {
+		float g = gate->data[i];
+		gate->data[i] = g / (1.0f + expf(-g)) * up->data[i];
+	}
+}
+
+static void cpu_add(struct backend *be, struct backend_buffer *dst, const struct backend_buffer *src, int n_rows)
+{
+	int64_t n = dst->cols * n_rows;
+	for (int64_t i = 0; i < n; i++)
+		dst->data[i] += src->data[i];
+}
+
+static void cpu_copy_rows(struct backend *be, struct backend_buffer *dst, const struct backend_buffer *src,
+			  int src_row, int n_rows)
+{
+	memcpy(dst->data, src->data + src_row * src->cols, (size_t)(n_rows * src->cols) * sizeof(float));
+}
+
+static int cpu_sync(struct backend *be)
+{
+	return 0; /* every op has already run */
+}
+
+static void cpu_read(struct backend *be, const struct backend_buffer *src, float *out, int n_rows)
+{
+	memcpy(out, src->data, (size_t)(n_rows * src->cols) * sizeof(float));
+}
+
+static const struct backend_ops cpu_ops = {
+	.name = "cpu",
+	.free = cpu_free,
+	.buffer_new = cpu_buffer_new,
+	.buffer_free = cpu_buffer_free,
+	.kv_init = cpu_kv_init,
+	.get_rows = cpu_get_rows,
+	.rms_norm = cpu_rms_norm,
+	.matmul = cpu_matmul,
+	.rope = cpu_rope,
+	.kv_store = cpu_kv_store,
+	.attention = cpu_attention,
+	.swiglu = cpu_swiglu,
+	.add = cpu_add,
+	.copy_rows = cpu_copy_rows,
+	.sync = cpu_sync,
+	.read = cpu_read,
+};
+
+struct backend *backend_cpu_init(int n_threads)
+{
+	struct cpu_backend *c = xcalloc(1, sizeof *c);
+	c->base.ops = &cpu_ops;
+	c->pool = threadpool_init(n_threads);
+	if (!c->pool) {
+		free(c);
+		return NULL;
+	}
+	snprintf(c->base.description, sizeof c->base.description, "CPU x%d (scalar)", n_threads);
+	return &c->base;
+}

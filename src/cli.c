@@ -1,0 +1,132 @@
+/* cli.c - error reporting and option parsing shared by the subcommands. */
+#include "config.h"
+
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("nibble: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_RUNTIME;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "nibble: %s%s", cmd ? cmd : "", cmd ? ": " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'nibble %s%s--help')\n", cmd ? cmd : "", cmd ? " " : "");
+	return EXIT_USAGE;
+}
+
+int cli_bad_option(const char *cmd, char **argv, int optopt_c, bool missing_arg)
+{
+	extern int optind;
+	const char *arg = argv[optind - 1];
+	if (missing_arg)
+		return cli_usage(cmd, "option '%s' needs a value", arg);
+	if (optopt_c && strncmp(arg, "--", 2) != 0)
+		return cli_usage(cmd, "unknown option '-%c'", optopt_c);
+	return cli_usage(cmd, "unknown option '%s'", arg);
+}
+
+int cli_int(const char *cmd, const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out)
+{
+	if (parse_i64(arg, min, max, out) < 0)
+		return cli_usage(cmd, "%s: %s", opt, error_message());
+	return EXIT_OK;
+}
+
+int cli_float(const char *cmd, const char *opt, const char *arg, double min, double max, float *out)
+{
+	double v;
+	if (parse_double(arg, min, max, &v) < 0)
+		return cli_usage(cmd, "%s: %s", opt, error_message());
+	*out = (float)v;
+	return EXIT_OK;
+}
+
+struct model *cli_load_model(const char *path, enum model_load_what what)
+{
+	struct model *m = model_load(path, what);
+	if (!m)
+		cli_fail("'%s': %s", path, error_message());
+	return m;
+}
+
+int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_opts *o)
+{
+	int64_t v;
+	switch (opt) {
+	case 'm':
+		o->model_path = arg;
+		return 1;
+	case 'p':
+		o->prompt = arg;
+		return 1;
+	case 'f':
+		o->prompt_file = arg;
+		return 1;
+	case 'c':
+		if (cli_int(cmd, "--ctx-size", arg, 1, 1 << 24, &v))
+			return 100 + EXIT_USAGE;
+		o->n_ctx = (uint32_t)v;
+		return 1;
+	case 't':
+		if (cli_int(cmd, "--threads", arg, 1, 1024, &v))
+			return 100 + EXIT_USAGE;
+		o->n_threads = (int)v;
+		return 1;
+	case 'v':
+		o->verbose = true;
+		return 1;
+	}
+	return 0;
+}
+
+int cli_check_prompt_opts(const char *cmd, const struct prompt_opts *o)
+{
+	if (!o->model_path)
+		return cli_usage(cmd, "a model is required (-m FILE)");
+	if (!o->prompt && !o->prompt_file)
+		return cli_usage(cmd, "a prompt is required (-p TEXT or -f FILE)");
+	if (o->prompt && o->prompt_file)
+		return cli_usage(cmd, "give the prompt with -p or -f, not both");
+	return EXIT_OK;
+}
+
+int32_t *cli_prompt_tokens(const struct prompt_opts *o, const struct model *m, size_t *n_out)
+{
+	size_t len = o->prompt ? strlen(o->prompt) : 0;
+	char *text = o->prompt ? xstrdup(o->prompt) : read_file(o->prompt_file, &len);
+	if (!text) {
+		cli_fail("%s", error_message());
+		return NULL;
+	}
+	int32_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	/* As llama.cpp does for a raw prompt, text such as "</s>" in it becomes
+	 * the control token. */
+	tokenizer_encode(m->tokenizer, text, len, TOKENIZE_ADD_SPECIAL | TOKENIZE_PARSE_SPECIAL, &ids, &n, &cap);
+	free(text);
+	if (n == 0) {
+		free(ids);
+		cli_fail("the prompt is empty and the model adds no BOS token");
+		return NULL;
+	}
+	*n_out = n;
+	return ids;
+}

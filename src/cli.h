@@ -1,0 +1,68 @@
+/* cli.h - what the subcommands share: exit codes, one-line error messages,
+ * option value parsing, model loading with the path in messages. */
+#ifndef NIBBLE_CLI_H
+#define NIBBLE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1, /* bad file, I/O, out of memory, prompt too long */
+	EXIT_USAGE = 2,   /* bad command line */
+};
+
+/* Print "nibble: MESSAGE" on stderr and return EXIT_RUNTIME / EXIT_USAGE. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The message for getopt_long's '?' or ':' result, as a usage error. */
+int cli_bad_option(const char *cmd, char **argv, int optopt_c, bool missing_arg);
+
+/* Option values: a usage error naming the option when out of range. */
+int cli_int(const char *cmd, const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out);
+int cli_float(const char *cmd, const char *opt, const char *arg, double min, double max, float *out);
+
+/* Loads a model, printing "nibble: 'PATH': problem" on failure. */
+struct model *cli_load_model(const char *path, enum model_load_what what);
+
+/* Options shared by the commands that evaluate a prompt. */
+struct prompt_opts {
+	const char *model_path;
+	const char *prompt;      /* -p TEXT */
+	const char *prompt_file; /* -f FILE ("-": stdin) */
+	uint32_t n_ctx;          /* 0: the model's default */
+	int n_threads;           /* 0: physical cores */
+	bool verbose;
+};
+
+/* Handles -m -p -f -c -t -v.  Returns 1 when opt was one of them (and its
+ * value was good), 0 when it was not, or an exit code + 100 on error. */
+int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_opts *o);
+#define PROMPT_SHORT_OPTS "m:p:f:c:t:v"
+#define PROMPT_LONG_OPTS                                                   \
+	{ "model", required_argument, NULL, 'm' },                        \
+	{ "prompt", required_argument, NULL, 'p' },                       \
+	{ "file", required_argument, NULL, 'f' },                         \
+	{ "ctx-size", required_argument, NULL, 'c' },                     \
+	{ "threads", required_argument, NULL, 't' },                      \
+	{ "verbose", no_argument, NULL, 'v' }
+
+/* Checks that a model and a prompt were given; 0 or a usage exit code. */
+int cli_check_prompt_opts(const char *cmd, const struct prompt_opts *o);
+
+/* Reads the prompt text (from -p or -f) and tokenizes it, adding BOS as the
+ * model asks.  Returns the ids (caller frees) or NULL after printing an
+ * error. */
+int32_t *cli_prompt_tokens(const struct prompt_opts *o, const struct model *m, size_t *n_out);
+
+/* The subcommands: each parses its own arguments (argv[0] is its name) and
+ * returns an exit code. */
+int cmd_run(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,246 @@
+/* cmd_run.c - `nibble run`: stream the continuation of a prompt to stdout. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "context.h"
+#include "sampler.h"
+#include "utf8.h"
+#include "util.h"
+
+static const char run_usage[] =
+	"Usage: nibble run -m MODEL (-p PROMPT | -f FILE) [OPTIONS]\n"
+	"Generate text that continues PROMPT; only the continuation is printed.\n"
+	"\n"
+	"  -m, --model FILE         GGUF model file\n"
+	"  -p, --prompt TEXT        the prompt (\"\" starts from BOS alone)\n"
+	"  -f, --file FILE          read the prompt from FILE ('-' for stdin)\n"
+	"  -n, --n-predict N        stop after N tokens (default: at end of text or\n"
+	"                           when the context is full)\n"
+	"  -c, --ctx-size N         context size in tokens (default: the model's,\n"
+	"                           at most 4096)\n"
+	"  -t, --threads N          CPU threads (default: physical cores)\n"
+	"      --temp T             temperature; 0 is greedy (default 0.8)\n"
+	"      --top-k K            keep the K most likely tokens; 0 = off (default 40)\n"
+	"      --top-p P            keep tokens within probability mass P (default 0.95)\n"
+	"      --min-p P            drop tokens below P x the top one (default 0.05)\n"
+	"      --repeat-penalty R   penalise recent tokens; 1 = off (default 1.0)\n"
+	"      --repeat-last-n N    tokens the penalty looks back on (default 64)\n"
+	"  -s, --seed S             random seed (default: random; shown with -v)\n"
+	"  -v, --verbose            print load time and speeds to stderr\n"
+	"  -h, --help               show this help\n";
+
+enum { OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N };
+
+static uint64_t random_seed(void)
+{
+	uint64_t seed = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &seed, sizeof seed) != sizeof seed)
+			seed = 0;
+		close(fd);
+	}
+	if (seed == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+	}
+	return seed;
+}
+
+/* Writes the text completed so far; false when stdout fails. */
+static bool emit(struct strbuf *text)
+{
+	if (text->len == 0)
+		return true;
+	bool ok = fwrite(text->data, 1, text->len, stdout) == text->len && fflush(stdout) == 0;
+	text->len = 0;
+	return ok;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option long_opts[] = {
+		PROMPT_LONG_OPTS,
+		{ "n-predict", required_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "temp", required_argument, NULL, OPT_TEMP },
+		{ "top-k", required_argument, NULL, OPT_TOP_K },
+		{ "top-p", required_argument, NULL, OPT_TOP_P },
+		{ "min-p", required_argument, NULL, OPT_MIN_P },
+		{ "repeat-penalty", required_argument, NULL, OPT_REPEAT_PENALTY },
+		{ "repeat-last-n", required_argument, NULL, OPT_REPEAT_LAST_N },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct prompt_opts po = { 0 };
+	struct sampler_params sp;
+	sampler_default_params(&sp);
+	bool seed_given = false;
+	int64_t n_predict = -1, v;
+	int opt, rc;
+
+	opterr = 0;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":" PROMPT_SHORT_OPTS "n:s:h", long_opts, NULL)) != -1) {
+		if ((rc = cli_prompt_option("run", opt, optarg, &po)) != 0) {
+			if (rc > 1)
+				return rc - 100;
+			continue;
+		}
+		switch (opt) {
+		case 'n':
+			if (cli_int("run", "--n-predict", optarg, 0, INT32_MAX, &n_predict))
+				return EXIT_USAGE;
+			break;
+		case 's':
+			if (parse_u64(optarg, &sp.seed) < 0)
+				return cli_usage("run", "--seed: %s", error_message());
+			seed_given = true;
+			break;
+		case OPT_TEMP:
+			if (cli_float("run", "--temp", optarg, 0, 1000, &sp.temp))
+				return EXIT_USAGE;
+			break;
+		case OPT_TOP_K:
+			if (cli_int("run", "--top-k", optarg, 0, INT32_MAX, &v))
+				return EXIT_USAGE;
+			sp.top_k = (int32_t)v;
+			break;
+		case OPT_TOP_P:
+			if (cli_float("run", "--top-p", optarg, 0, 1, &sp.top_p))
+				return EXIT_USAGE;
+			break;
+		case OPT_MIN_P:
+			if (cli_float("run", "--min-p", optarg, 0, 1, &sp.min_p))
+				return EXIT_USAGE;
+			break;
+		case OPT_REPEAT_PENALTY:
+			if (cli_float("run", "--repeat-penalty", optarg, 0, 100, &sp.repeat_penalty))
+				return EXIT_USAGE;
+			if (sp.repeat_penalty <= 0)
+				return cli_usage("run", "--repeat-penalty: must be greater than 0");
+			break;
+		case OPT_REPEAT_LAST_N:
+			if (cli_int("run", "--repeat-last-n", optarg, 0, 1 << 20, &v))
+				return EXIT_USAGE;
+			sp.repeat_last_n = (int32_t)v;
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cli_bad_option("run", argv, optopt, opt == ':');
+		}
+	}
+	if (optind < argc)
+		return cli_usage("run", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_check_prompt_opts("run", &po)) != EXIT_OK)
+		return rc;
+	if (!seed_given)
+		sp.seed = random_seed();
+
+	double t_start = now_seconds();
+	struct model *m = cli_load_model(po.model_path, MODEL_LOAD_FULL);
+	struct context *ctx = NULL;
+	struct sampler *smp = NULL;
+	int32_t *prompt = NULL;
+	struct strbuf text = { 0 };
+	rc = EXIT_RUNTIME;
+	if (!m)
+		goto done;
+	struct context_params cp = { .n_ctx = po.n_ctx, .n_threads = po.n_threads };
+	ctx = context_init(m, &cp);
+	if (!ctx) {
+		cli_fail("%s", error_message());
+		goto done;
+	}
+	size_t n_prompt;
+	prompt = cli_prompt_tokens(&po, m, &n_prompt);
+	if (!prompt)
+		goto done;
+	if (n_prompt >= ctx->n_ctx) {
+		cli_fail("the prompt is %zu tokens but the context holds %u; use a larger --ctx-size", n_prompt,
+			 ctx->n_ctx);
+		goto done;
+	}
+	double t_loaded = now_seconds();
+	if (po.verbose)
+		fprintf(stderr, "nibble: loaded '%s' (%s) in %.2f s on %s, context %u, seed %" PRIu64 "\n", m->name,
+			m->arch->name, t_loaded - t_start, ctx->be->description, ctx->n_ctx, sp.seed);
+
+	if (context_eval(ctx, prompt, n_prompt) < 0) {
+		cli_fail("%s", error_message());
+		goto done;
+	}
+	double t_prompt = now_seconds();
+
+	smp = sampler_init(&sp, (int32_t)m->hp.n_vocab);
+	for (size_t i = 0; i < n_prompt; i++)
+		sampler_accept(smp, prompt[i]);
+	struct utf8_stream u8 = { 0 };
+	int32_t prev = prompt[n_prompt - 1];
+	int64_t n_gen = 0;
+	const char *stop = "the token limit";
+	for (;;) {
+		if (n_predict >= 0 && n_gen >= n_predict)
+			break;
+		int32_t id = sampler_sample(smp, ctx->logits);
+		sampler_accept(smp, id);
+		n_gen++;
+		if (id == m->tokenizer->eos) {
+			stop = "end of text";
+			break;
+		}
+		struct strbuf piece = { 0 };
+		tokenizer_piece(m->tokenizer, id, prev == m->tokenizer->bos && m->tokenizer->add_space_prefix, &piece);
+		utf8_stream_push(&u8, piece.data, piece.len, &text);
+		strbuf_free(&piece);
+		if (!emit(&text)) {
+			cli_fail("cannot write the output: %s", strerror(errno));
+			goto done;
+		}
+		prev = id;
+		if (n_predict >= 0 && n_gen >= n_predict)
+			break;
+		if (ctx->n_past >= ctx->n_ctx) {
+			stop = "a full context";
+			break;
+		}
+		if (context_eval(ctx, &id, 1) < 0) {
+			cli_fail("%s", error_message());
+			goto done;
+		}
+	}
+	utf8_stream_flush(&u8, &text);
+	if (!emit(&text)) {
+		cli_fail("cannot write the output: %s", strerror(errno));
+		goto done;
+	}
+	double t_end = now_seconds();
+	if (po.verbose) {
+		double gen_s = t_end - t_prompt;
+		fprintf(stderr, "\nnibble: prompt %zu tokens in %.3f s (%.1f tok/s); generated %" PRId64
+			" tokens in %.3f s (%.1f tok/s); stopped at %s\n",
+			n_prompt, t_prompt - t_loaded, n_prompt / (t_prompt - t_loaded + 1e-9), n_gen, gen_s,
+			n_gen / (gen_s + 1e-9), stop);
+	}
+	rc = EXIT_OK;
+done:
+	strbuf_free(&text);
+	free(prompt);
+	sampler_free(smp);
+	context_free(ctx);
+	model_free(m);
+	return rc;
+}

@@ -1,0 +1,87 @@
+/* context.c - set up a backend and buffers for a model, and feed it tokens
+ * in batches. */
+#include "config.h"
+
+#include "context.h"
+
+#include <stdlib.h>
+
+#include "util.h"
+
+#define DEFAULT_BATCH 64
+#define MAX_CTX (1u << 24)
+
+struct context *context_init(const struct model *m, const struct context_params *p)
+{
+	const struct hparams *hp = &m->hp;
+	struct context *ctx = xcalloc(1, sizeof *ctx);
+	ctx->model = m;
+	ctx->n_ctx = p->n_ctx ? p->n_ctx : model_default_ctx(m);
+	ctx->n_batch = p->n_batch > 0 ? p->n_batch : DEFAULT_BATCH;
+	if (ctx->n_ctx > MAX_CTX) {
+		error("a context of %u tokens is too large (at most %u)", ctx->n_ctx, MAX_CTX);
+		goto fail;
+	}
+	ctx->be = backend_cpu_init(p->n_threads > 0 ? p->n_threads : cpu_physical_cores());
+	if (!ctx->be)
+		goto fail;
+	int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+	if (ctx->be->ops->kv_init(ctx->be, (int)hp->n_layer, (int)ctx->n_ctx, (int)kv_dim) < 0)
+		goto fail;
+
+	struct backend *be = ctx->be;
+	struct backend_buffer *(*new)(struct backend *, int64_t, int64_t) = be->ops->buffer_new;
+	int64_t rows = ctx->n_batch;
+	ctx->buf.x = new(be, hp->n_embd, rows);
+	ctx->buf.xn = new(be, hp->n_embd, rows);
+	ctx->buf.q = new(be, q_dim, rows);
+	ctx->buf.k = new(be, kv_dim, rows);
+	ctx->buf.v = new(be, kv_dim, rows);
+	ctx->buf.attn = new(be, q_dim, rows);
+	ctx->buf.gate = new(be, hp->n_ff, rows);
+	ctx->buf.up = new(be, hp->n_ff, rows);
+	ctx->buf.last = new(be, hp->n_embd, 1);
+	ctx->buf.logits = new(be, hp->n_vocab, 1);
+	ctx->logits = xcalloc(hp->n_vocab, sizeof *ctx->logits);
+	return ctx;
+fail:
+	context_free(ctx);
+	return NULL;
+}
+
+void context_free(struct context *ctx)
+{
+	if (!ctx)
+		return;
+	if (ctx->be) {
+		struct context_buffers *b = &ctx->buf;
+		struct backend_buffer *all[] = { b->x, b->xn, b->q, b->k, b->v, b->attn, b->gate, b->up,
+						  b->last, b->logits };
+		for (size_t i = 0; i < ARRAY_LEN(all); i++)
+			ctx->be->ops->buffer_free(ctx->be, all[i]);
+		backend_free(ctx->be);
+	}
+	free(ctx->logits);
+	free(ctx);
+}
+
+int context_eval(struct context *ctx, const int32_t *tokens, size_t n)
+{
+	if (n == 0)
+		return error("nothing to evaluate");
+	if (n > ctx->n_ctx - ctx->n_past)
+		return error("%zu tokens do not fit in the context (%u of %u positions used)", n, ctx->n_past,
+			     ctx->n_ctx);
+	for (size_t i = 0; i < n; i++)
+		if (tokens[i] < 0 || (uint32_t)tokens[i] >= ctx->model->hp.n_vocab)
+			return error("token id %d is out of range (vocabulary of %u)", tokens[i],
+				     ctx->model->hp.n_vocab);
+	for (size_t done = 0; done < n;) {
+		int chunk = (int)(n - done < (size_t)ctx->n_batch ? n - done : (size_t)ctx->n_batch);
+		if (forward(ctx, tokens + done, chunk) < 0)
+			return -1;
+		ctx->n_past += (uint32_t)chunk;
+		done += (size_t)chunk;
+	}
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* context.h - the inference state of one token sequence: a backend with its
+ * KV cache, the activation buffers, and the logits after the last token. */
+#ifndef NIBBLE_CONTEXT_H
+#define NIBBLE_CONTEXT_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+struct context_params {
+	uint32_t n_ctx;   /* positions in the KV cache; 0: the model's default */
+	int n_threads;    /* CPU threads; 0: physical cores */
+	int n_batch;      /* prompt tokens per forward pass; 0: default */
+};
+
+struct context {
+	const struct model *model;
+	struct backend *be;
+	uint32_t n_ctx;
+	uint32_t n_past;   /* tokens already in the KV cache */
+	int n_batch;
+	float *logits;     /* [n_vocab] after the last evaluated token */
+	struct context_buffers {
+		struct backend_buffer *x, *xn, *q, *k, *v, *attn, *gate, *up, *last, *logits;
+	} buf;
+};
+
+/* Creates a context for m (which must outlive it).  NULL with error(). */
+struct context *context_init(const struct model *m, const struct context_params *p);
+void context_free(struct context *ctx);
+
+/* Appends n tokens to the sequence and computes the logits after the last.
+ * Fails (with error()) when they do not fit in the context or a token id
+ * is out of range; the sequence is then unchanged. */
+int context_eval(struct context *ctx, const int32_t *tokens, size_t n);
+
+/* The decoder forward pass over n_rows tokens at positions n_past.. ;
+ * leaves the logits of the last row in ctx->logits.  (forward.c) */
+int forward(struct context *ctx, const int32_t *tokens, int n_rows);
+
+#endif

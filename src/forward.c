@@ -1,0 +1,61 @@
+/* forward.c - the decoder forward pass, written once over the backend op
+ * interface.  Architecture differences come from the model's arch entry. */
+#include "config.h"
+
+#include <math.h>
+
+#include "context.h"
+#include "util.h"
+
+int forward(struct context *ctx, const int32_t *tokens, int n_rows)
+{
+	const struct model *m = ctx->model;
+	const struct hparams *hp = &m->hp;
+	const struct backend_ops *op = ctx->be->ops;
+	struct backend *be = ctx->be;
+	struct context_buffers *b = &ctx->buf;
+	int pos0 = (int)ctx->n_past;
+	float scale = 1.0f / sqrtf((float)hp->head_dim);
+	struct rope_params rope = {
+		.style = m->arch->rope,
+		.n_rot = (int)hp->n_rot,
+		.freq_base = hp->rope_freq_base,
+		.freq_scale = hp->rope_freq_scale,
+		.freq_factors = m->rope_freqs,
+	};
+
+	op->get_rows(be, b->x, &m->tok_embd, tokens, n_rows);
+	for (uint32_t il = 0; il < hp->n_layer; il++) {
+		const struct layer *l = &m->layers[il];
+
+		/* attention block */
+		op->rms_norm(be, b->xn, b->x, l->attn_norm, hp->rms_eps, n_rows);
+		op->matmul(be, b->q, &l->wq, b->xn, n_rows);
+		op->matmul(be, b->k, &l->wk, b->xn, n_rows);
+		op->matmul(be, b->v, &l->wv, b->xn, n_rows);
+		op->rope(be, b->q, (int)hp->head_dim, &rope, pos0, n_rows);
+		op->rope(be, b->k, (int)hp->head_dim, &rope, pos0, n_rows);
+		op->kv_store(be, (int)il, b->k, b->v, pos0, n_rows);
+		op->attention(be, b->attn, b->q, (int)il, (int)hp->n_head, (int)hp->n_head_kv, (int)hp->head_dim,
+			      scale, pos0, n_rows);
+		op->matmul(be, b->xn, &l->wo, b->attn, n_rows);
+		op->add(be, b->x, b->xn, n_rows);
+
+		/* feed-forward block (SwiGLU) */
+		op->rms_norm(be, b->xn, b->x, l->ffn_norm, hp->rms_eps, n_rows);
+		op->matmul(be, b->gate, &l->ffn_gate, b->xn, n_rows);
+		op->matmul(be, b->up, &l->ffn_up, b->xn, n_rows);
+		op->swiglu(be, b->gate, b->up, n_rows);
+		op->matmul(be, b->xn, &l->ffn_down, b->gate, n_rows);
+		op->add(be, b->x, b->xn, n_rows);
+	}
+
+	/* Only the last position's distribution is needed. */
+	op->copy_rows(be, b->last, b->x, n_rows - 1, 1);
+	op->rms_norm(be, b->last, b->last, m->output_norm, hp->rms_eps, 1);
+	op->matmul(be, b->logits, &m->output, b->last, 1);
+	if (op->sync(be) < 0)
+		return -1;
+	op->read(be, b->logits, ctx->logits, 1);
+	return 0;
+}

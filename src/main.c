@@ -1,0 +1,58 @@
+/* main.c - the command line: global options and dispatch to subcommands.
+ * The only place the program exits. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"Usage: nibble COMMAND [OPTIONS]\n"
+	"Chat with and run local LLMs stored as GGUF files.\n"
+	"\n"
+	"Commands:\n"
+	"  run        generate text that continues a prompt\n"
+	"  logits     write the next-token logits after a prompt to a file\n"
+	"  tokenize   print the token ids of a text\n"
+	"  info       describe a model file and the memory it needs\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help     show this help (or 'nibble COMMAND --help')\n"
+	"  -V, --version  show the version\n"
+	"\n"
+	"Exit status: 0 success, 1 runtime error (bad file, I/O, out of memory),\n"
+	"2 usage error.  See nibble(1).\n";
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "run", cmd_run },
+	{ "logits", cmd_logits },
+	{ "tokenize", cmd_tokenize },
+	{ "info", cmd_info },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+		printf("nibble %s\n", PACKAGE_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		return cli_usage(NULL, "unknown option '%s'", cmd);
+	return cli_usage(NULL, "unknown command '%s'", cmd);
+}

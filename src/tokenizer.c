@@ -1,0 +1,401 @@
+/* tokenizer.c - SentencePiece-style BPE over a GGUF vocabulary: spaces become
+ * U+2581, adjacent pieces are merged best score first while the merged text
+ * is a token, and pieces that are not tokens fall back to <0xXX> bytes. */
+#include "config.h"
+
+#include "tokenizer.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define SPM_SPACE "\xe2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK */
+
+static int read_token_id(const struct gguf *g, const char *key, uint32_t n_vocab, int32_t dflt, int32_t *out)
+{
+	int64_t v;
+	int r = gguf_get_i64(g, key, &v);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		v = dflt;
+	if (v == -1 || v == UINT32_MAX) { /* the converters' way of saying "none" */
+		*out = -1;
+		return 0;
+	}
+	if (v < 0 || v >= n_vocab) {
+		if (r == 0) { /* a default that this vocabulary is too small for */
+			*out = -1;
+			return 0;
+		}
+		return error("%s %" PRId64 " is out of range for a vocabulary of %u tokens", key, v, n_vocab);
+	}
+	*out = (int32_t)v;
+	return 0;
+}
+
+static int read_flag(const struct gguf *g, const char *key, bool dflt, bool *out)
+{
+	*out = dflt;
+	return gguf_get_bool(g, key, out) < 0 ? -1 : 0;
+}
+
+static const struct tokenizer *sort_ctx;
+
+static int by_length_desc(const void *a, const void *b)
+{
+	uint64_t la = sort_ctx->text[*(const int32_t *)a].len, lb = sort_ctx->text[*(const int32_t *)b].len;
+	if (la != lb)
+		return la > lb ? -1 : 1;
+	return *(const int32_t *)a - *(const int32_t *)b;
+}
+
+static int load_vocab(struct tokenizer *t, const struct gguf *g)
+{
+	const struct gguf_array *tokens, *scores = NULL, *types = NULL;
+	int r = gguf_get_arr(g, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tokens);
+	if (r <= 0)
+		return r < 0 ? -1 : error("no vocabulary (tokenizer.ggml.tokens is missing)");
+	if (tokens->count == 0 || tokens->count > INT32_MAX)
+		return error("tokenizer.ggml.tokens has %" PRIu64 " entries", tokens->count);
+	t->n_vocab = (uint32_t)tokens->count;
+	t->text = tokens->strs;
+
+	if (gguf_get_arr(g, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, &scores) < 0 ||
+	    gguf_get_arr(g, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, &types) < 0)
+		return -1;
+	if (scores && scores->count != t->n_vocab)
+		return error("tokenizer.ggml.scores has %" PRIu64 " entries for %u tokens", scores->count, t->n_vocab);
+	if (types && types->count != t->n_vocab)
+		return error("tokenizer.ggml.token_type has %" PRIu64 " entries for %u tokens", types->count, t->n_vocab);
+
+	t->scores = xmalloc(t->n_vocab * sizeof *t->scores);
+	t->types = xmalloc(t->n_vocab);
+	for (uint32_t i = 0; i < t->n_vocab; i++) {
+		t->scores[i] = scores ? (float)gguf_arr_f64(scores, i) : 0.0f;
+		int64_t ty = types ? gguf_arr_i64(types, i) : TOKEN_NORMAL;
+		t->types[i] = ty >= TOKEN_NORMAL && ty <= TOKEN_BYTE ? (uint8_t)ty : TOKEN_NORMAL;
+	}
+
+	/* Inserted from the end so that, as in llama.cpp, the highest id wins
+	 * when two tokens share a text. */
+	strmap_init(&t->index, t->n_vocab);
+	for (uint32_t i = t->n_vocab; i-- > 0;)
+		strmap_put(&t->index, t->text[i].ptr, t->text[i].len, (int32_t)i);
+
+	for (int b = 0; b < 256; b++) {
+		char hex[8];
+		snprintf(hex, sizeof hex, "<0x%02X>", b);
+		t->byte_token[b] = strmap_get(&t->index, hex, strlen(hex));
+	}
+
+	t->specials = xmalloc(t->n_vocab * sizeof *t->specials);
+	for (uint32_t i = 0; i < t->n_vocab; i++)
+		if ((t->types[i] == TOKEN_CONTROL || t->types[i] == TOKEN_USER_DEFINED) && t->text[i].len > 0) {
+			t->specials[t->n_specials++] = (int32_t)i;
+			t->special_first[(unsigned char)t->text[i].ptr[0]] = true;
+		}
+	sort_ctx = t;
+	qsort(t->specials, t->n_specials, sizeof *t->specials, by_length_desc);
+	return 0;
+}
+
+struct tokenizer *tokenizer_load(const struct gguf *g)
+{
+	struct tokenizer *t = xcalloc(1, sizeof *t);
+	struct gguf_str model;
+	int r = gguf_get_str(g, "tokenizer.ggml.model", &model);
+	if (r <= 0) {
+		if (r == 0)
+			error("no tokenizer (tokenizer.ggml.model is missing)");
+		goto fail;
+	}
+	if (gguf_str_eq(model, "llama")) {
+		t->kind = TOKENIZER_SPM;
+	} else if (gguf_str_eq(model, "gpt2")) {
+		error("byte-level BPE tokenizers (tokenizer.ggml.model 'gpt2') are not supported yet");
+		goto fail;
+	} else {
+		error("unsupported tokenizer '%.*s' (tokenizer.ggml.model)", (int)(model.len > 32 ? 32 : model.len),
+		      model.ptr);
+		goto fail;
+	}
+	if (load_vocab(t, g) < 0 ||
+	    read_token_id(g, "tokenizer.ggml.bos_token_id", t->n_vocab, 1, &t->bos) < 0 ||
+	    read_token_id(g, "tokenizer.ggml.eos_token_id", t->n_vocab, 2, &t->eos) < 0 ||
+	    read_token_id(g, "tokenizer.ggml.unknown_token_id", t->n_vocab, 0, &t->unk) < 0 ||
+	    read_flag(g, "tokenizer.ggml.add_bos_token", true, &t->add_bos) < 0 ||
+	    read_flag(g, "tokenizer.ggml.add_eos_token", false, &t->add_eos) < 0 ||
+	    read_flag(g, "tokenizer.ggml.add_space_prefix", true, &t->add_space_prefix) < 0)
+		goto fail;
+	return t;
+fail:
+	tokenizer_free(t);
+	return NULL;
+}
+
+void tokenizer_free(struct tokenizer *t)
+{
+	if (!t)
+		return;
+	free(t->scores);
+	free(t->types);
+	free(t->specials);
+	strmap_free(&t->index);
+	free(t);
+}
+
+static void push_id(int32_t id, int32_t **ids, size_t *n, size_t *cap)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*ids = xrealloc(*ids, *cap * sizeof **ids);
+	}
+	(*ids)[(*n)++] = id;
+}
+
+/* ---- SentencePiece BPE -------------------------------------------------- */
+
+struct symbol {
+	const char *text;
+	size_t n; /* 0 once merged into its left neighbour */
+	int prev, next;
+};
+
+struct bigram {
+	int left, right;
+	float score;
+	size_t size;
+};
+
+struct spm_state {
+	const struct tokenizer *t;
+	struct symbol *sym;
+	struct bigram *heap;
+	size_t heap_len, heap_cap;
+};
+
+/* Higher score first; on a tie, the leftmost pair. */
+static bool bigram_before(const struct bigram *a, const struct bigram *b)
+{
+	return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+static void heap_push(struct spm_state *s, struct bigram bg)
+{
+	if (s->heap_len == s->heap_cap) {
+		s->heap_cap = s->heap_cap ? s->heap_cap * 2 : 64;
+		s->heap = xrealloc(s->heap, s->heap_cap * sizeof *s->heap);
+	}
+	size_t i = s->heap_len++;
+	while (i > 0 && bigram_before(&bg, &s->heap[(i - 1) / 2])) {
+		s->heap[i] = s->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	s->heap[i] = bg;
+}
+
+static struct bigram heap_pop(struct spm_state *s)
+{
+	struct bigram top = s->heap[0], last = s->heap[--s->heap_len];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= s->heap_len)
+			break;
+		if (c + 1 < s->heap_len && bigram_before(&s->heap[c + 1], &s->heap[c]))
+			c++;
+		if (!bigram_before(&s->heap[c], &last))
+			break;
+		s->heap[i] = s->heap[c];
+		i = c;
+	}
+	if (s->heap_len > 0)
+		s->heap[i] = last;
+	return top;
+}
+
+static void try_add_bigram(struct spm_state *s, int left, int right)
+{
+	if (left < 0 || right < 0)
+		return;
+	const struct symbol *l = &s->sym[left], *r = &s->sym[right];
+	size_t size = l->n + r->n;
+	/* Symbols are adjacent in the text, so the pair is one contiguous span. */
+	int32_t id = strmap_get(&s->t->index, l->text, size);
+	if (id < 0)
+		return;
+	heap_push(s, (struct bigram){ left, right, s->t->scores[id], size });
+}
+
+static size_t utf8_len(unsigned char c)
+{
+	static const uint8_t lens[16] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4 };
+	return lens[c >> 4];
+}
+
+static void emit_piece(const struct tokenizer *t, const char *text, size_t n, int32_t **ids, size_t *cnt,
+		       size_t *cap)
+{
+	int32_t id = strmap_get(&t->index, text, n);
+	if (id >= 0) {
+		push_id(id, ids, cnt, cap);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int32_t b = t->byte_token[(unsigned char)text[i]];
+		if (b < 0)
+			b = t->unk;
+		if (b >= 0)
+			push_id(b, ids, cnt, cap);
+	}
+}
+
+static void spm_encode(const struct tokenizer *t, const char *text, size_t len, bool space_prefix,
+		       int32_t **ids, size_t *n, size_t *cap)
+{
+	/* Escape: an optional leading space, then every space as U+2581. */
+	struct strbuf esc = { 0 };
+	if (space_prefix)
+		strbuf_append(&esc, SPM_SPACE, 3);
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == ' ')
+			strbuf_append(&esc, SPM_SPACE, 3);
+		else
+			strbuf_append(&esc, &text[i], 1);
+	}
+	if (esc.len == 0)
+		return;
+
+	struct spm_state s = { .t = t };
+	s.sym = xmalloc(esc.len * sizeof *s.sym);
+	int n_sym = 0;
+	for (size_t off = 0; off < esc.len; n_sym++) {
+		size_t cl = utf8_len((unsigned char)esc.data[off]);
+		if (cl > esc.len - off)
+			cl = esc.len - off;
+		s.sym[n_sym] = (struct symbol){ esc.data + off, cl, n_sym - 1, -1 };
+		off += cl;
+		if (off < esc.len)
+			s.sym[n_sym].next = n_sym + 1;
+	}
+	for (int i = 1; i < n_sym; i++)
+		try_add_bigram(&s, i - 1, i);
+	while (s.heap_len > 0) {
+		struct bigram bg = heap_pop(&s);
+		struct symbol *l = &s.sym[bg.left], *r = &s.sym[bg.right];
+		if (l->n == 0 || r->n == 0 || l->n + r->n != bg.size)
+			continue; /* stale: one side has merged since */
+		l->n += r->n;
+		r->n = 0;
+		l->next = r->next;
+		if (r->next >= 0)
+			s.sym[r->next].prev = bg.left;
+		try_add_bigram(&s, l->prev, bg.left);
+		try_add_bigram(&s, bg.left, l->next);
+	}
+	for (int i = 0; i != -1; i = s.sym[i].next)
+		emit_piece(t, s.sym[i].text, s.sym[i].n, ids, n, cap);
+	free(s.sym);
+	free(s.heap);
+	strbuf_free(&esc);
+}
+
+/* The special token whose text starts at text[0..len), longest first. */
+static int32_t match_special(const struct tokenizer *t, const char *text, size_t len, bool parse_special)
+{
+	if (!t->special_first[(unsigned char)text[0]])
+		return -1;
+	for (uint32_t i = 0; i < t->n_specials; i++) {
+		int32_t id = t->specials[i];
+		const struct gguf_str *s = &t->text[id];
+		if (!parse_special && t->types[id] != TOKEN_USER_DEFINED)
+			continue;
+		if (s->len <= len && memcmp(s->ptr, text, s->len) == 0)
+			return id;
+	}
+	return -1;
+}
+
+void tokenizer_encode(const struct tokenizer *t, const char *text, size_t len, unsigned flags,
+		      int32_t **ids, size_t *n, size_t *cap)
+{
+	bool parse_special = flags & TOKENIZE_PARSE_SPECIAL;
+	bool after_special = true; /* the text start counts as "after a special token" */
+	if ((flags & TOKENIZE_ADD_BOS) && t->add_bos && t->bos >= 0)
+		push_id(t->bos, ids, n, cap);
+	size_t start = 0;
+	for (size_t i = 0; i <= len;) {
+		int32_t special = i < len ? match_special(t, text + i, len - i, parse_special) : -1;
+		if (i < len && special < 0) {
+			i++;
+			continue;
+		}
+		if (i > start) {
+			spm_encode(t, text + start, i - start, t->add_space_prefix && after_special, ids, n, cap);
+			after_special = false;
+		}
+		if (special < 0)
+			break;
+		push_id(special, ids, n, cap);
+		after_special = true;
+		i += t->text[special].len;
+		start = i;
+	}
+	if ((flags & TOKENIZE_ADD_EOS) && t->add_eos && t->eos >= 0)
+		push_id(t->eos, ids, n, cap);
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+void tokenizer_piece(const struct tokenizer *t, int32_t id, bool strip_space, struct strbuf *out)
+{
+	if (id < 0 || (uint32_t)id >= t->n_vocab)
+		return;
+	const struct gguf_str *s = &t->text[id];
+	size_t start = out->len;
+	switch (t->types[id]) {
+	case TOKEN_NORMAL:
+		for (size_t i = 0; i < s->len;) {
+			if (s->len - i >= 3 && memcmp(s->ptr + i, SPM_SPACE, 3) == 0) {
+				strbuf_append(out, " ", 1);
+				i += 3;
+			} else {
+				strbuf_append(out, s->ptr + i, 1);
+				i++;
+			}
+		}
+		break;
+	case TOKEN_BYTE:
+		if (s->len == 6 && memcmp(s->ptr, "<0x", 3) == 0 && s->ptr[5] == '>' &&
+		    hex_digit(s->ptr[3]) >= 0 && hex_digit(s->ptr[4]) >= 0) {
+			char byte = (char)(hex_digit(s->ptr[3]) * 16 + hex_digit(s->ptr[4]));
+			strbuf_append(out, &byte, 1);
+		}
+		break;
+	case TOKEN_USER_DEFINED:
+		strbuf_append(out, s->ptr, s->len);
+		break;
+	case TOKEN_UNKNOWN:
+		strbuf_append(out, "\xe2\x81\x87", 3); /* U+2047 ⁇, as SentencePiece shows it */
+		break;
+	default: /* control and unused tokens print nothing */
+		break;
+	}
+	if (strip_space && out->len > start && out->data[start] == ' ') {
+		memmove(out->data + start, out->data + start + 1, out->len - start - 1);
+		out->data[--out->len] = '\0';
+	}
+}
