@@ -312,9 +312,11 @@ static int parse(struct gguf *g)
 	if (read_u64(&c, &g->n_tensors, "tensor count") < 0 ||
 	    read_u64(&c, &g->n_kv, "metadata count") < 0)
 		return -1;
-	if (g->n_tensors > INT32_MAX || g->n_kv > INT32_MAX)
-		return error("header claims %" PRIu64 " tensors and %" PRIu64 " metadata entries; too many",
-			     g->n_tensors, g->n_kv);
+	/* Bound both counts by the file size before anything is allocated. */
+	if (g->n_tensors > (c.size - c.pos) / 33 || g->n_tensors > INT32_MAX)
+		return error("tensor count %" PRIu64 " is impossible for a file of %zu bytes", g->n_tensors, c.size);
+	if (g->n_kv > (c.size - c.pos) / 13 || g->n_kv > INT32_MAX)
+		return error("metadata count %" PRIu64 " is impossible for a file of %zu bytes", g->n_kv, c.size);
 	if (parse_kvs(g, &c) < 0 || parse_alignment(g) < 0 || parse_tensors(g, &c) < 0)
 		return -1;
 	return 0;

@@ -1,0 +1,264 @@
+/* gguf_writer.h - builds GGUF files byte by byte for the tests, so that every
+ * field can be written wrong on purpose; and a tiny valid llama model. */
+#ifndef NIBBLE_GGUF_WRITER_H
+#define NIBBLE_GGUF_WRITER_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gguf.h"
+#include "quant.h"
+#include "util.h"
+
+static void gw_bytes(struct strbuf *b, const void *p, size_t n)
+{
+	strbuf_append(b, p, n);
+}
+
+static void gw_u32(struct strbuf *b, uint32_t v)
+{
+	gw_bytes(b, &v, 4);
+}
+
+static void gw_u64(struct strbuf *b, uint64_t v)
+{
+	gw_bytes(b, &v, 8);
+}
+
+static void gw_str(struct strbuf *b, const char *s)
+{
+	gw_u64(b, strlen(s));
+	gw_bytes(b, s, strlen(s));
+}
+
+static void gw_header(struct strbuf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv)
+{
+	gw_bytes(b, "GGUF", 4);
+	gw_u32(b, version);
+	gw_u64(b, n_tensors);
+	gw_u64(b, n_kv);
+}
+
+static void gw_kv_u32(struct strbuf *b, const char *key, uint32_t v)
+{
+	gw_str(b, key);
+	gw_u32(b, GGUF_TYPE_UINT32);
+	gw_u32(b, v);
+}
+
+static void gw_kv_f32(struct strbuf *b, const char *key, float v)
+{
+	gw_str(b, key);
+	gw_u32(b, GGUF_TYPE_FLOAT32);
+	gw_bytes(b, &v, 4);
+}
+
+static void gw_kv_bool(struct strbuf *b, const char *key, int v)
+{
+	uint8_t x = (uint8_t)v;
+	gw_str(b, key);
+	gw_u32(b, GGUF_TYPE_BOOL);
+	gw_bytes(b, &x, 1);
+}
+
+static void gw_kv_str(struct strbuf *b, const char *key, const char *v)
+{
+	gw_str(b, key);
+	gw_u32(b, GGUF_TYPE_STRING);
+	gw_str(b, v);
+}
+
+static void gw_tensor_info(struct strbuf *b, const char *name, uint32_t n_dims, const uint64_t *ne,
+			   uint32_t type, uint64_t offset)
+{
+	gw_str(b, name);
+	gw_u32(b, n_dims);
+	for (uint32_t i = 0; i < n_dims; i++)
+		gw_u64(b, ne[i]);
+	gw_u32(b, type);
+	gw_u64(b, offset);
+}
+
+static void gw_pad(struct strbuf *b, size_t align)
+{
+	static const char zeros[64];
+	while (b->len % align)
+		gw_bytes(b, zeros, 1);
+}
+
+static int gw_save(const struct strbuf *b, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	size_t w = fwrite(b->data, 1, b->len, f);
+	return fclose(f) == 0 && w == b->len ? 0 : -1;
+}
+
+/* ---- a tiny llama model ------------------------------------------------- */
+
+/* What to get wrong in the model; zero for a valid file. */
+struct tiny_spec {
+	const char *arch;          /* default "llama" */
+	const char *tokenizer;     /* default "llama" */
+	uint32_t n_head, n_head_kv;/* default 4, 2 */
+	int64_t bos_id;            /* default 1; -2: leave the key out */
+	const char *skip_tensor;   /* leave this tensor out */
+	const char *bad_shape;     /* give this tensor a wrong shape */
+	const char *q5_tensor;     /* store this matrix as Q5_0, a type the CPU lacks */
+	int scores_short;          /* scores array one entry short */
+	int tokens_as_int;         /* tokenizer.ggml.tokens as an int32 array */
+	uint32_t block_count;      /* default 2 */
+};
+
+enum { TINY_EMBD = 32, TINY_FF = 64, TINY_LAYERS = 2, TINY_HEAD_DIM = 8 };
+
+struct tiny_tensor {
+	char name[64];
+	uint64_t ne[2];
+	uint32_t n_dims, type;
+};
+
+static void tiny_vocab(struct strbuf *b, const struct tiny_spec *s, uint32_t *n_kv)
+{
+	static const char *pieces[] = { "\xe2\x96\x81", "\xe2\x96\x81" "a", "\xe2\x96\x81" "b", "a", "b",
+					"\xe2\x96\x81" "ab", "ab" };
+	uint32_t n_tok = 3 + 256 + (uint32_t)ARRAY_LEN(pieces);
+	gw_kv_str(b, "tokenizer.ggml.model", s->tokenizer ? s->tokenizer : "llama");
+	gw_str(b, "tokenizer.ggml.tokens");
+	gw_u32(b, GGUF_TYPE_ARRAY);
+	if (s->tokens_as_int) {
+		gw_u32(b, GGUF_TYPE_INT32);
+		gw_u64(b, n_tok);
+		for (uint32_t i = 0; i < n_tok; i++)
+			gw_u32(b, i);
+	} else {
+		gw_u32(b, GGUF_TYPE_STRING);
+		gw_u64(b, n_tok);
+		gw_str(b, "<unk>");
+		gw_str(b, "<s>");
+		gw_str(b, "</s>");
+		for (int i = 0; i < 256; i++) {
+			char hex[8];
+			snprintf(hex, sizeof hex, "<0x%02X>", i);
+			gw_str(b, hex);
+		}
+		for (size_t i = 0; i < ARRAY_LEN(pieces); i++)
+			gw_str(b, pieces[i]);
+	}
+	gw_str(b, "tokenizer.ggml.scores");
+	gw_u32(b, GGUF_TYPE_ARRAY);
+	gw_u32(b, GGUF_TYPE_FLOAT32);
+	uint32_t n_scores = n_tok - (s->scores_short ? 1 : 0);
+	gw_u64(b, n_scores);
+	for (uint32_t i = 0; i < n_scores; i++) {
+		float f = i >= 259 ? -(float)(i - 259) : 0.0f;
+		gw_bytes(b, &f, 4);
+	}
+	gw_str(b, "tokenizer.ggml.token_type");
+	gw_u32(b, GGUF_TYPE_ARRAY);
+	gw_u32(b, GGUF_TYPE_INT32);
+	gw_u64(b, n_tok);
+	for (uint32_t i = 0; i < n_tok; i++)
+		gw_u32(b, i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1);
+	gw_kv_bool(b, "tokenizer.ggml.add_bos_token", 1);
+	*n_kv += 5;
+	if (s->bos_id != -2) {
+		gw_kv_u32(b, "tokenizer.ggml.bos_token_id", (uint32_t)(s->bos_id ? s->bos_id : 1));
+		(*n_kv)++;
+	}
+}
+
+/* Writes the tiny model (n_vocab 266) described by s into b. */
+static void tiny_model(struct strbuf *b, const struct tiny_spec *s)
+{
+	const char *arch = s->arch ? s->arch : "llama";
+	uint32_t n_head = s->n_head ? s->n_head : 4, n_head_kv = s->n_head_kv ? s->n_head_kv : 2;
+	uint32_t n_layer = s->block_count ? s->block_count : TINY_LAYERS;
+	uint64_t n_vocab = 3 + 256 + 7, q_dim = 4 * TINY_HEAD_DIM, kv_dim = 2 * TINY_HEAD_DIM;
+
+	struct tiny_tensor t[64];
+	int n_t = 0;
+#define ADD(nm, d0, d1, nd) (snprintf(t[n_t].name, 64, "%s", nm), t[n_t].ne[0] = d0, t[n_t].ne[1] = d1, \
+			     t[n_t].n_dims = nd, t[n_t].type = GGML_TYPE_F32, n_t++)
+	ADD("token_embd.weight", TINY_EMBD, n_vocab, 2);
+	ADD("output_norm.weight", TINY_EMBD, 1, 1);
+	ADD("output.weight", TINY_EMBD, n_vocab, 2);
+	for (int l = 0; l < TINY_LAYERS; l++) {
+		char nm[64];
+#define LAYER(sfx, d0, d1, nd) (snprintf(nm, 64, "blk.%d." sfx ".weight", l), ADD(nm, d0, d1, nd))
+		LAYER("attn_norm", TINY_EMBD, 1, 1);
+		LAYER("attn_q", TINY_EMBD, q_dim, 2);
+		LAYER("attn_k", TINY_EMBD, kv_dim, 2);
+		LAYER("attn_v", TINY_EMBD, kv_dim, 2);
+		LAYER("attn_output", q_dim, TINY_EMBD, 2);
+		LAYER("ffn_norm", TINY_EMBD, 1, 1);
+		LAYER("ffn_gate", TINY_EMBD, TINY_FF, 2);
+		LAYER("ffn_up", TINY_EMBD, TINY_FF, 2);
+		LAYER("ffn_down", TINY_FF, TINY_EMBD, 2);
+#undef LAYER
+	}
+#undef ADD
+	int n_out = 0;
+	struct tiny_tensor *out[64];
+	for (int i = 0; i < n_t; i++) {
+		if (s->skip_tensor && !strcmp(t[i].name, s->skip_tensor))
+			continue;
+		if (s->bad_shape && !strcmp(t[i].name, s->bad_shape))
+			t[i].ne[0] *= 2;
+		if (s->q5_tensor && !strcmp(t[i].name, s->q5_tensor))
+			t[i].type = GGML_TYPE_Q5_0;
+		out[n_out++] = &t[i];
+	}
+
+	struct strbuf kv = { 0 };
+	uint32_t n_kv = 0;
+	char key[128];
+#define HP(sfx, v) (snprintf(key, sizeof key, "%s." sfx, arch), gw_kv_u32(&kv, key, v), n_kv++)
+	gw_kv_str(&kv, "general.architecture", arch);
+	gw_kv_str(&kv, "general.name", "tiny test model");
+	n_kv += 2;
+	HP("context_length", 128);
+	HP("embedding_length", TINY_EMBD);
+	HP("block_count", n_layer);
+	HP("feed_forward_length", TINY_FF);
+	HP("attention.head_count", n_head);
+	HP("attention.head_count_kv", n_head_kv);
+#undef HP
+	snprintf(key, sizeof key, "%s.attention.layer_norm_rms_epsilon", arch);
+	gw_kv_f32(&kv, key, 1e-5f);
+	n_kv++;
+	tiny_vocab(&kv, s, &n_kv);
+
+	gw_header(b, 3, (uint64_t)n_out, n_kv);
+	gw_bytes(b, kv.data, kv.len);
+	strbuf_free(&kv);
+	uint64_t offset = 0;
+	for (int i = 0; i < n_out; i++) {
+		const struct type_traits *tt = quant_traits(out[i]->type);
+		gw_tensor_info(b, out[i]->name, out[i]->n_dims, out[i]->ne, out[i]->type, offset);
+		offset += (out[i]->ne[0] * out[i]->ne[1] / tt->block_size * tt->type_size + 31) / 32 * 32;
+	}
+	gw_pad(b, 32);
+	/* Small deterministic weights: norms 1, matrices in [-0.1, 0.1). */
+	uint64_t state = 12345;
+	for (int i = 0; i < n_out; i++) {
+		const struct type_traits *tt = quant_traits(out[i]->type);
+		uint64_t n = out[i]->ne[0] * out[i]->ne[1];
+		if (out[i]->type == GGML_TYPE_F32) {
+			for (uint64_t j = 0; j < n; j++) {
+				state = state * 6364136223846793005ull + 1442695040888963407ull;
+				float f = out[i]->n_dims == 1 ? 1.0f : ((float)(state >> 40) / (1 << 24) - 0.5f) * 0.2f;
+				gw_bytes(b, &f, 4);
+			}
+		} else {
+			for (uint64_t j = 0; j < n / tt->block_size * tt->type_size; j++)
+				gw_bytes(b, "\0", 1);
+		}
+		if (i + 1 < n_out)
+			gw_pad(b, 32);
+	}
+}
+
+#endif

@@ -1,0 +1,35 @@
+#!/bin/sh
+# valgrind.sh - the unit tests and real runs under valgrind memcheck: no
+# invalid access, no uninitialised read, no definite leak.
+. "$(dirname "$0")/tap.sh"
+need_fixtures
+if ! command -v valgrind >/dev/null 2>&1; then
+	echo "1..0 # SKIP valgrind is not installed"
+	exit 77
+fi
+B=${NIBBLE_BUILDDIR:-$(pwd)}
+M=$DATA/models
+
+vg() {
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		--show-leak-kinds=definite "$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	err=$(cat "$TMP/err")
+}
+
+for t in test_gguf test_model test_tokenizer test_quant test_sampler test_utf8; do
+	vg "$B/tests/$t"
+	ok $([ $rc = 0 ]; echo $?) "$t is clean under valgrind"
+done
+vg "$NIBBLE" run -m "$M/stories260K.gguf" -p "Once upon a time" -n 24 --temp 0.8 --seed 1
+ok $([ $rc = 0 ]; echo $?) "nibble run is clean under valgrind"
+vg "$NIBBLE" run -m "$M/tiny256-Q4_0.gguf" -p "Hello" -n 4 --temp 0
+ok $([ $rc = 0 ]; echo $?) "nibble run on Q4_0/Q6_K weights is clean under valgrind"
+vg "$NIBBLE" info -m "$M/tiny256-Q4_K_M.gguf"
+ok $([ $rc = 0 ]; echo $?) "nibble info is clean under valgrind"
+vg "$NIBBLE" tokenize -m "$DATA/vocab/ggml-vocab-llama-spm.gguf" "Hello, y'all! How are you 😁 ?我想在apple工作1314151天～"
+ok $([ $rc = 0 ]; echo $?) "nibble tokenize is clean under valgrind"
+head -c 3000 "$M/stories260K.gguf" >"$TMP/cut.gguf"
+vg "$NIBBLE" run -m "$TMP/cut.gguf" -p x
+ok $([ $rc = 1 ]; echo $?) "a refused file is clean under valgrind (exit 1, not 99)"
+tap_done
