@@ -223,6 +223,8 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	utf8_stream_flush(&u8, &text);
+	if (isatty(STDOUT_FILENO) && n_gen > 0)
+		strbuf_append(&text, "\n", 1); /* leave the shell prompt on a line of its own */
 	if (!emit(&text)) {
 		cli_fail("cannot write the output: %s", strerror(errno));
 		goto done;
