@@ -274,7 +274,8 @@ void strbuf_append(struct strbuf *b, const void *data, size_t n)
 		b->data = xrealloc(b->data, cap);
 		b->cap = cap;
 	}
-	memcpy(b->data + b->len, data, n);
+	if (n) /* data may be NULL when n is 0 */
+		memcpy(b->data + b->len, data, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }

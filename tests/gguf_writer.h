@@ -92,7 +92,7 @@ static int gw_save(const struct strbuf *b, const char *path)
 	FILE *f = fopen(path, "wb");
 	if (!f)
 		return -1;
-	size_t w = fwrite(b->data, 1, b->len, f);
+	size_t w = b->len ? fwrite(b->data, 1, b->len, f) : 0;
 	return fclose(f) == 0 && w == b->len ? 0 : -1;
 }
 
