@@ -24,6 +24,8 @@ struct cpu_backend {
 	int n_ctx, kv_dim, n_layer;
 	uint16_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_dim] fp16 */
 	float *scratch;              /* [n_threads][n_ctx] attention scores */
+	float *rows;                 /* [n_threads][rows_cap] dequantized weight rows */
+	int64_t rows_cap;
 };
 
 static struct cpu_backend *cpu(struct backend *be)
@@ -38,6 +40,7 @@ static void cpu_free(struct backend *be)
 	free(c->k_cache);
 	free(c->v_cache);
 	free(c->scratch);
+	free(c->rows);
 	free(c);
 }
 
@@ -103,6 +106,7 @@ static void cpu_rms_norm(struct backend *be, struct backend_buffer *dst, const s
 }
 
 struct matmul_job {
+	struct cpu_backend *c;
 	struct backend_buffer *dst;
 	const struct weight *w;
 	const struct backend_buffer *src;
@@ -113,21 +117,35 @@ static void matmul_worker(void *arg, int ith, int nth)
 {
 	const struct matmul_job *job = arg;
 	const struct weight *w = job->w;
+	float *tmp = job->c->rows + ith * job->c->rows_cap;
 	int64_t per = (w->n_out + nth - 1) / nth;
 	int64_t first = per * ith, last = first + per < w->n_out ? first + per : w->n_out;
 	for (int64_t j = first; j < last; j++) {
 		const void *row = (const uint8_t *)w->data + j * w->row_bytes;
+		uint32_t type = w->type;
+		if (job->n_rows > 1 && type != GGML_TYPE_F32) {
+			/* A batch reuses the row: dequantize it once. */
+			quant_dequantize(type, row, tmp, w->n_in);
+			row = tmp;
+			type = GGML_TYPE_F32;
+		}
 		for (int r = 0; r < job->n_rows; r++)
 			job->dst->data[r * job->dst->cols + j] =
-				quant_dot(w->type, row, job->src->data + r * job->src->cols, w->n_in);
+				quant_dot(type, row, job->src->data + r * job->src->cols, w->n_in);
 	}
 }
 
 static void cpu_matmul(struct backend *be, struct backend_buffer *dst, const struct weight *w,
 		       const struct backend_buffer *src, int n_rows)
 {
-	struct matmul_job job = { dst, w, src, n_rows };
-	threadpool_run(cpu(be)->pool, matmul_worker, &job);
+	struct cpu_backend *c = cpu(be);
+	if (n_rows > 1 && w->n_in > c->rows_cap) {
+		free(c->rows);
+		c->rows_cap = w->n_in;
+		c->rows = xmalloc((size_t)threadpool_size(c->pool) * (size_t)c->rows_cap * sizeof *c->rows);
+	}
+	struct matmul_job job = { c, dst, w, src, n_rows };
+	threadpool_run(c->pool, matmul_worker, &job);
 }
 
 static void cpu_rope(struct backend *be, struct backend_buffer *x, int head_dim, const struct rope_params *rp,

@@ -5,6 +5,7 @@
 #include "quant.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -117,6 +118,34 @@ float bf16_to_f32(uint16_t h)
 	return bits_to_f32((uint32_t)h << 16);
 }
 
+/* Every fp16 value as float: a load is much cheaper than the conversion on
+ * CPUs compiled for without F16C. */
+static float fp16_table[1 << 16];
+static pthread_once_t fp16_table_once = PTHREAD_ONCE_INIT;
+
+static void fill_fp16_table(void)
+{
+	for (uint32_t h = 0; h < 1u << 16; h++)
+		fp16_table[h] = fp16_to_f32((uint16_t)h);
+}
+
+#define FP16(h) (fp16_table[(h)])
+
+/* Sums of products in 8 independent lanes, which compilers turn into SIMD
+ * without reassociating a single running sum. */
+#define DOT8(out, n, weight_at, x)                                          \
+	do {                                                             \
+		float lane_[8] = { 0 };                                  \
+		int64_t i_ = 0;                                          \
+		for (; i_ + 8 <= (n); i_ += 8)                           \
+			for (int k_ = 0; k_ < 8; k_++)                   \
+				lane_[k_] += (weight_at(i_ + k_)) * (x)[i_ + k_]; \
+		for (; i_ < (n); i_++)                                   \
+			lane_[0] += (weight_at(i_)) * (x)[i_];           \
+		out = ((lane_[0] + lane_[4]) + (lane_[1] + lane_[5])) +  \
+		      ((lane_[2] + lane_[6]) + (lane_[3] + lane_[7]));   \
+	} while (0)
+
 static void dequantize_q4_0(const struct block_q4_0 *b, float *y, int64_t nb)
 {
 	for (int64_t i = 0; i < nb; i++, b++, y += QK4_0) {
@@ -164,6 +193,7 @@ static void dequantize_q6_k(const struct block_q6_k *b, float *y, int64_t nb)
 
 void quant_dequantize(uint32_t type, const void *src, float *dst, int64_t n)
 {
+	pthread_once(&fp16_table_once, fill_fp16_table);
 	switch (type) {
 	case GGML_TYPE_F32:
 		memcpy(dst, src, (size_t)n * sizeof(float));
@@ -171,7 +201,7 @@ void quant_dequantize(uint32_t type, const void *src, float *dst, int64_t n)
 	case GGML_TYPE_F16: {
 		const uint16_t *h = src;
 		for (int64_t i = 0; i < n; i++)
-			dst[i] = fp16_to_f32(h[i]);
+			dst[i] = FP16(h[i]);
 		break;
 	}
 	case GGML_TYPE_BF16: {
@@ -197,47 +227,53 @@ void quant_dequantize(uint32_t type, const void *src, float *dst, int64_t n)
 
 float quant_dot(uint32_t type, const void *src, const float *x, int64_t n)
 {
+	pthread_once(&fp16_table_once, fill_fp16_table);
+	float sum;
 	switch (type) {
 	case GGML_TYPE_F32: {
 		const float *w = src;
-		float sum = 0;
-		for (int64_t i = 0; i < n; i++)
-			sum += w[i] * x[i];
+#define AT(i) w[i]
+		DOT8(sum, n, AT, x);
+#undef AT
 		return sum;
 	}
 	case GGML_TYPE_F16: {
 		const uint16_t *w = src;
-		float sum = 0;
-		for (int64_t i = 0; i < n; i++)
-			sum += fp16_to_f32(w[i]) * x[i];
+#define AT(i) FP16(w[i])
+		DOT8(sum, n, AT, x);
+#undef AT
 		return sum;
 	}
 	case GGML_TYPE_BF16: {
 		const uint16_t *w = src;
-		float sum = 0;
-		for (int64_t i = 0; i < n; i++)
-			sum += bf16_to_f32(w[i]) * x[i];
+#define AT(i) bf16_to_f32(w[i])
+		DOT8(sum, n, AT, x);
+#undef AT
 		return sum;
 	}
 	case GGML_TYPE_Q4_0: {
 		const struct block_q4_0 *b = src;
-		float sum = 0;
+		sum = 0;
 		for (int64_t i = 0; i < n / QK4_0; i++, b++, x += QK4_0) {
-			float s = 0;
+			float lo[QK4_0 / 2] = { 0 }, s = 0;
 			for (int j = 0; j < QK4_0 / 2; j++)
-				s += ((b->qs[j] & 0x0f) - 8) * x[j] + ((b->qs[j] >> 4) - 8) * x[j + QK4_0 / 2];
-			sum += fp16_to_f32(b->d) * s;
+				lo[j] = ((b->qs[j] & 0x0f) - 8) * x[j] + ((b->qs[j] >> 4) - 8) * x[j + QK4_0 / 2];
+			for (int j = 0; j < QK4_0 / 2; j++)
+				s += lo[j];
+			sum += FP16(b->d) * s;
 		}
 		return sum;
 	}
 	case GGML_TYPE_Q8_0: {
 		const struct block_q8_0 *b = src;
-		float sum = 0;
+		sum = 0;
 		for (int64_t i = 0; i < n / QK8_0; i++, b++, x += QK8_0) {
-			float s = 0;
-			for (int j = 0; j < QK8_0; j++)
-				s += b->qs[j] * x[j];
-			sum += fp16_to_f32(b->d) * s;
+			float s;
+			const int8_t *q = b->qs;
+#define AT(j) q[j]
+			DOT8(s, QK8_0, AT, x);
+#undef AT
+			sum += FP16(b->d) * s;
 		}
 		return sum;
 	}
@@ -245,7 +281,8 @@ float quant_dot(uint32_t type, const void *src, const float *x, int64_t n)
 		/* Block types without a direct loop: dequantize a block at a time. */
 		const struct type_traits *t = quant_traits(type);
 		const uint8_t *p = src;
-		float tmp[QK_K], sum = 0;
+		float tmp[QK_K];
+		sum = 0;
 		for (int64_t i = 0; i < n; i += t->block_size, p += t->type_size) {
 			quant_dequantize(type, p, tmp, t->block_size);
 			for (uint32_t j = 0; j < t->block_size; j++)
