@@ -16,7 +16,7 @@ static const char tokenize_usage[] =
 	"\n"
 	"  -m, --model FILE   GGUF model or vocabulary file\n"
 	"  -f, --file FILE    read the text from FILE ('-' for stdin)\n"
-	"      --no-bos       do not add the BOS token even if the model asks for it\n"
+	"      --no-bos       add no BOS (or EOS) token even if the model asks for them\n"
 	"  -h, --help         show this help\n";
 
 enum { OPT_NO_BOS = 256 };
@@ -72,7 +72,7 @@ int cmd_tokenize(int argc, char **argv)
 	}
 	int32_t *ids = NULL;
 	size_t n = 0, cap = 0;
-	tokenizer_encode(m->tokenizer, text, len, no_bos ? TOKENIZE_ADD_EOS : TOKENIZE_ADD_SPECIAL, &ids, &n, &cap);
+	tokenizer_encode(m->tokenizer, text, len, no_bos ? 0 : TOKENIZE_ADD_SPECIAL, &ids, &n, &cap);
 	for (size_t i = 0; i < n; i++)
 		printf(i ? " %d" : "%d", ids[i]);
 	putchar('\n');

@@ -94,10 +94,9 @@ static int load_vocab(struct tokenizer *t, const struct gguf *g)
 
 	t->specials = xmalloc(t->n_vocab * sizeof *t->specials);
 	for (uint32_t i = 0; i < t->n_vocab; i++)
-		if ((t->types[i] == TOKEN_CONTROL || t->types[i] == TOKEN_USER_DEFINED) && t->text[i].len > 0) {
+		if ((t->types[i] == TOKEN_CONTROL || t->types[i] == TOKEN_USER_DEFINED || t->types[i] == TOKEN_UNKNOWN) &&
+		    t->text[i].len > 0)
 			t->specials[t->n_specials++] = (int32_t)i;
-			t->special_first[(unsigned char)t->text[i].ptr[0]] = true;
-		}
 	sort_ctx = t;
 	qsort(t->specials, t->n_specials, sizeof *t->specials, by_length_desc);
 	return 0;
@@ -304,49 +303,90 @@ static void spm_encode(const struct tokenizer *t, const char *text, size_t len, 
 	strbuf_free(&esc);
 }
 
-/* The special token whose text starts at text[0..len), longest first. */
-static int32_t match_special(const struct tokenizer *t, const char *text, size_t len, bool parse_special)
+/* A piece of the input: raw text still to be tokenized, or one special token. */
+struct fragment {
+	size_t off, len;
+	int32_t token; /* -1: raw text */
+};
+
+struct fragments {
+	struct fragment *v;
+	size_t n, cap;
+};
+
+static void fragment_push(struct fragments *f, size_t off, size_t len, int32_t token)
 {
-	if (!t->special_first[(unsigned char)text[0]])
-		return -1;
-	for (uint32_t i = 0; i < t->n_specials; i++) {
-		int32_t id = t->specials[i];
-		const struct gguf_str *s = &t->text[id];
-		if (!parse_special && t->types[id] != TOKEN_USER_DEFINED)
-			continue;
-		if (s->len <= len && memcmp(s->ptr, text, s->len) == 0)
-			return id;
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 8;
+		f->v = xrealloc(f->v, f->cap * sizeof *f->v);
 	}
-	return -1;
+	f->v[f->n++] = (struct fragment){ off, len, token };
+}
+
+/* Splits the raw fragments of *f at every occurrence of special token id. */
+static void split_at_special(const struct tokenizer *t, const char *text, struct fragments *f, int32_t id)
+{
+	const struct gguf_str *sp = &t->text[id];
+	struct fragments out = { 0 };
+	for (size_t i = 0; i < f->n; i++) {
+		struct fragment fr = f->v[i];
+		if (fr.token >= 0) {
+			fragment_push(&out, fr.off, fr.len, fr.token);
+			continue;
+		}
+		size_t pos = fr.off, end = fr.off + fr.len;
+		while (pos < end) {
+			const char *hit = memmem(text + pos, end - pos, sp->ptr, sp->len);
+			if (!hit)
+				break;
+			size_t at = (size_t)(hit - text);
+			if (at > pos)
+				fragment_push(&out, pos, at - pos, -1);
+			fragment_push(&out, at, sp->len, id);
+			pos = at + sp->len;
+		}
+		if (pos < end)
+			fragment_push(&out, pos, end - pos, -1);
+	}
+	free(f->v);
+	*f = out;
 }
 
 void tokenizer_encode(const struct tokenizer *t, const char *text, size_t len, unsigned flags,
 		      int32_t **ids, size_t *n, size_t *cap)
 {
-	bool parse_special = flags & TOKENIZE_PARSE_SPECIAL;
+	/* Special tokens are cut out first, longest text first, as llama.cpp
+	 * does; control and unknown tokens only when asked, user-defined ones
+	 * always. */
+	struct fragments f = { 0 };
+	if (len > 0)
+		fragment_push(&f, 0, len, -1);
+	bool present[256] = { false };
+	for (size_t i = 0; i < len; i++)
+		present[(unsigned char)text[i]] = true;
+	for (uint32_t i = 0; i < t->n_specials && len > 0; i++) {
+		int32_t id = t->specials[i];
+		if (!(flags & TOKENIZE_PARSE_SPECIAL) && t->types[id] != TOKEN_USER_DEFINED)
+			continue;
+		if (present[(unsigned char)t->text[id].ptr[0]] && t->text[id].len <= len)
+			split_at_special(t, text, &f, id);
+	}
+
 	bool after_special = true; /* the text start counts as "after a special token" */
 	if ((flags & TOKENIZE_ADD_BOS) && t->add_bos && t->bos >= 0)
 		push_id(t->bos, ids, n, cap);
-	size_t start = 0;
-	for (size_t i = 0; i <= len;) {
-		int32_t special = i < len ? match_special(t, text + i, len - i, parse_special) : -1;
-		if (i < len && special < 0) {
-			i++;
-			continue;
-		}
-		if (i > start) {
-			spm_encode(t, text + start, i - start, t->add_space_prefix && after_special, ids, n, cap);
+	for (size_t i = 0; i < f.n; i++) {
+		if (f.v[i].token >= 0) {
+			push_id(f.v[i].token, ids, n, cap);
+			after_special = true;
+		} else {
+			spm_encode(t, text + f.v[i].off, f.v[i].len, t->add_space_prefix && after_special, ids, n, cap);
 			after_special = false;
 		}
-		if (special < 0)
-			break;
-		push_id(special, ids, n, cap);
-		after_special = true;
-		i += t->text[special].len;
-		start = i;
 	}
 	if ((flags & TOKENIZE_ADD_EOS) && t->add_eos && t->eos >= 0)
 		push_id(t->eos, ids, n, cap);
+	free(f.v);
 }
 
 static int hex_digit(char c)

@@ -35,9 +35,8 @@ struct tokenizer {
 	int32_t bos, eos, unk;       /* -1 when the vocabulary has none */
 	bool add_bos, add_eos, add_space_prefix;
 	int32_t byte_token[256];     /* <0xXX> ids, -1 when missing */
-	int32_t *specials;           /* control/user-defined ids, longest text first */
+	int32_t *specials;           /* control/user-defined/unknown ids, longest text first */
 	uint32_t n_specials;
-	bool special_first[256];     /* first bytes of special texts */
 };
 
 /* Reads the vocabulary from g (which must outlive the tokenizer).  NULL

@@ -122,8 +122,9 @@ struct tiny_tensor {
 
 static void tiny_vocab(struct strbuf *b, const struct tiny_spec *s, uint32_t *n_kv)
 {
+	/* ids 259..: normal pieces, then a user-defined and a control token */
 	static const char *pieces[] = { "\xe2\x96\x81", "\xe2\x96\x81" "a", "\xe2\x96\x81" "b", "a", "b",
-					"\xe2\x96\x81" "ab", "ab" };
+					"\xe2\x96\x81" "ab", "ab", "<|u|>", "<ctl>" };
 	uint32_t n_tok = 3 + 256 + (uint32_t)ARRAY_LEN(pieces);
 	gw_kv_str(b, "tokenizer.ggml.model", s->tokenizer ? s->tokenizer : "llama");
 	gw_str(b, "tokenizer.ggml.tokens");
@@ -161,7 +162,7 @@ static void tiny_vocab(struct strbuf *b, const struct tiny_spec *s, uint32_t *n_
 	gw_u32(b, GGUF_TYPE_INT32);
 	gw_u64(b, n_tok);
 	for (uint32_t i = 0; i < n_tok; i++)
-		gw_u32(b, i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1);
+		gw_u32(b, i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : i == n_tok - 2 ? 4 : i == n_tok - 1 ? 3 : 1);
 	gw_kv_bool(b, "tokenizer.ggml.add_bos_token", 1);
 	*n_kv += 5;
 	if (s->bos_id != -2) {
@@ -170,13 +171,13 @@ static void tiny_vocab(struct strbuf *b, const struct tiny_spec *s, uint32_t *n_
 	}
 }
 
-/* Writes the tiny model (n_vocab 266) described by s into b. */
+/* Writes the tiny model (n_vocab 268) described by s into b. */
 static void tiny_model(struct strbuf *b, const struct tiny_spec *s)
 {
 	const char *arch = s->arch ? s->arch : "llama";
 	uint32_t n_head = s->n_head ? s->n_head : 4, n_head_kv = s->n_head_kv ? s->n_head_kv : 2;
 	uint32_t n_layer = s->block_count ? s->block_count : TINY_LAYERS;
-	uint64_t n_vocab = 3 + 256 + 7, q_dim = 4 * TINY_HEAD_DIM, kv_dim = 2 * TINY_HEAD_DIM;
+	uint64_t n_vocab = 3 + 256 + 9, q_dim = 4 * TINY_HEAD_DIM, kv_dim = 2 * TINY_HEAD_DIM;
 
 	struct tiny_tensor t[64];
 	int n_t = 0;

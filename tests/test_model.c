@@ -45,7 +45,7 @@ static void test_refusals(void)
 	expect_refused(&(struct tiny_spec){ .bad_shape = "blk.0.attn_k.weight" }, "tensor 'blk.0.attn_k.weight' has shape [64, 16, 1, 1], expected [32, 16]", "a wrong shape");
 	expect_refused(&(struct tiny_spec){ .q5_tensor = "blk.0.attn_q.weight" }, "tensor 'blk.0.attn_q.weight' has type Q5_0", "an unsupported tensor type");
 	expect_refused(&(struct tiny_spec){ .bos_id = 5000 }, "bos_token_id 5000 is out of range", "a BOS id outside the vocabulary");
-	expect_refused(&(struct tiny_spec){ .scores_short = 1 }, "tokenizer.ggml.scores has 265 entries for 266 tokens", "a short score array");
+	expect_refused(&(struct tiny_spec){ .scores_short = 1 }, "tokenizer.ggml.scores has 267 entries for 268 tokens", "a short score array");
 	expect_refused(&(struct tiny_spec){ .tokens_as_int = 1 }, "tokenizer.ggml.tokens is an array of int32", "tokens of the wrong type");
 	expect_refused(&(struct tiny_spec){ .block_count = 3 }, "missing tensor 'blk.2.attn_norm.weight'", "a block count beyond the tensors");
 	expect_refused(&(struct tiny_spec){ .block_count = 1000000 }, "block_count 1000000 is larger than the number of tensors", "an absurd block count");
@@ -71,7 +71,7 @@ static void test_forward(void)
 		diag("%s", error_message());
 		return;
 	}
-	ok(m->hp.n_vocab == 266 && m->hp.n_layer == 2 && m->hp.head_dim == 8 && m->hp.n_head_kv == 2 &&
+	ok(m->hp.n_vocab == 268 && m->hp.n_layer == 2 && m->hp.head_dim == 8 && m->hp.n_head_kv == 2 &&
 		   m->hp.n_rot == 8 && !m->tied_output,
 	   "hyperparameters are read and derived");
 	int32_t toks[12] = { 1, 260, 261, 262, 263, 264, 265, 260, 262, 40, 41, 42 };
@@ -106,6 +106,22 @@ static void test_forward(void)
 	ok(context_eval(a, toks, 4) == 0 && a->n_past == 16, "the context fills to the last position");
 	int32_t bad = (int32_t)nv;
 	ok(context_eval(c, &bad, 1) < 0 && strstr(error_message(), "out of range"), "an out-of-range token id is refused");
+
+	/* Special tokens in text: user-defined always, control only when asked. */
+	int32_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	tokenizer_encode(m->tokenizer, "a<|u|>b<ctl>", 12, 0, &ids, &n, &cap);
+	bool user = false, ctl = false;
+	for (size_t i = 0; i < n; i++) {
+		user |= ids[i] == 266;
+		ctl |= ids[i] == 267;
+	}
+	ok(user && !ctl, "user-defined token text is always one token, control text stays text");
+	n = 0;
+	tokenizer_encode(m->tokenizer, "a<|u|>b<ctl>", 12, TOKENIZE_PARSE_SPECIAL, &ids, &n, &cap);
+	ok(n == 4 && ids[0] == 260 && ids[1] == 266 && ids[2] == 261 && ids[3] == 267,
+	   "with special parsing both become tokens, text after them gets the space prefix");
+	free(ids);
 
 	context_free(a);
 	context_free(b);
