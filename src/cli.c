@@ -108,14 +108,13 @@ int cli_check_prompt_opts(const char *cmd, const struct prompt_opts *o)
 	return EXIT_OK;
 }
 
-int32_t *cli_prompt_tokens(const struct prompt_opts *o, const struct model *m, size_t *n_out)
+/* The prompt's token ids (caller frees), or NULL after setting error(). */
+static int32_t *prompt_tokens(const struct prompt_opts *o, const struct model *m, size_t *n_out)
 {
 	size_t len = o->prompt ? strlen(o->prompt) : 0;
 	char *text = o->prompt ? xstrdup(o->prompt) : read_file(o->prompt_file, &len);
-	if (!text) {
-		cli_fail("%s", error_message());
+	if (!text)
 		return NULL;
-	}
 	int32_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	/* As llama.cpp does for a raw prompt, text such as "</s>" in it becomes
@@ -124,9 +123,42 @@ int32_t *cli_prompt_tokens(const struct prompt_opts *o, const struct model *m, s
 	free(text);
 	if (n == 0) {
 		free(ids);
-		cli_fail("the prompt is empty and the model adds no BOS token");
+		error("the prompt is empty and the model adds no BOS token");
 		return NULL;
 	}
 	*n_out = n;
 	return ids;
+}
+
+int cli_prompt_session_open(const struct prompt_opts *o, size_t reserve, struct prompt_session *s)
+{
+	*s = (struct prompt_session){ 0 };
+	s->model = cli_load_model(o->model_path, MODEL_LOAD_FULL);
+	if (!s->model)
+		return EXIT_RUNTIME;
+	struct context_params cp = { .n_ctx = o->n_ctx, .n_threads = o->n_threads };
+	s->ctx = context_init(s->model, &cp);
+	if (s->ctx)
+		s->tokens = prompt_tokens(o, s->model, &s->n_tokens);
+	if (!s->ctx || !s->tokens) {
+		cli_fail("%s", error_message());
+		goto fail;
+	}
+	if (s->n_tokens + reserve > s->ctx->n_ctx) {
+		cli_fail("the prompt is %zu tokens but the context holds %u; use a larger --ctx-size", s->n_tokens,
+			 s->ctx->n_ctx);
+		goto fail;
+	}
+	return EXIT_OK;
+fail:
+	cli_prompt_session_close(s);
+	return EXIT_RUNTIME;
+}
+
+void cli_prompt_session_close(struct prompt_session *s)
+{
+	free(s->tokens);
+	context_free(s->ctx);
+	model_free(s->model);
+	*s = (struct prompt_session){ 0 };
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "context.h"
 #include "model.h"
 
 enum {
@@ -53,10 +54,20 @@ int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_o
 /* Checks that a model and a prompt were given; 0 or a usage exit code. */
 int cli_check_prompt_opts(const char *cmd, const struct prompt_opts *o);
 
-/* Reads the prompt text (from -p or -f) and tokenizes it, adding BOS as the
- * model asks.  Returns the ids (caller frees) or NULL after printing an
- * error. */
-int32_t *cli_prompt_tokens(const struct prompt_opts *o, const struct model *m, size_t *n_out);
+/* A model, its context and the tokenized prompt, ready to evaluate. */
+struct prompt_session {
+	struct model *model;
+	struct context *ctx;
+	int32_t *tokens;
+	size_t n_tokens;
+};
+
+/* Loads the model, creates its context and tokenizes the prompt (BOS added
+ * as the model asks), checking that it fits with `reserve` positions to
+ * spare.  Returns EXIT_OK, or EXIT_RUNTIME after printing the error (s is
+ * then already released). */
+int cli_prompt_session_open(const struct prompt_opts *o, size_t reserve, struct prompt_session *s);
+void cli_prompt_session_close(struct prompt_session *s);
 
 /* The subcommands: each parses its own arguments (argv[0] is its name) and
  * returns an exit code. */

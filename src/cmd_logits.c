@@ -63,32 +63,16 @@ int cmd_logits(int argc, char **argv)
 		return cli_usage("logits", "an output file is required (-o FILE)");
 
 	double t0 = now_seconds();
-	struct model *m = cli_load_model(po.model_path, MODEL_LOAD_FULL);
-	struct context *ctx = NULL;
-	int32_t *prompt = NULL;
+	struct prompt_session ps;
+	if (cli_prompt_session_open(&po, 0, &ps) != EXIT_OK)
+		return EXIT_RUNTIME;
+	struct context *ctx = ps.ctx;
 	rc = EXIT_RUNTIME;
-	if (!m)
-		goto done;
-	struct context_params cp = { .n_ctx = po.n_ctx, .n_threads = po.n_threads };
-	ctx = context_init(m, &cp);
-	if (!ctx) {
+	if (context_eval(ctx, ps.tokens, ps.n_tokens) < 0) {
 		cli_fail("%s", error_message());
 		goto done;
 	}
-	size_t n_prompt;
-	prompt = cli_prompt_tokens(&po, m, &n_prompt);
-	if (!prompt)
-		goto done;
-	if (n_prompt > ctx->n_ctx) {
-		cli_fail("the prompt is %zu tokens but the context holds %u; use a larger --ctx-size", n_prompt,
-			 ctx->n_ctx);
-		goto done;
-	}
-	if (context_eval(ctx, prompt, n_prompt) < 0) {
-		cli_fail("%s", error_message());
-		goto done;
-	}
-	size_t bytes = m->hp.n_vocab * sizeof(float);
+	size_t bytes = ps.model->hp.n_vocab * sizeof(float);
 	if (!strcmp(out_path, "-")) {
 		if (fwrite(ctx->logits, 1, bytes, stdout) != bytes || fflush(stdout) != 0) {
 			cli_fail("cannot write the logits to stdout");
@@ -99,15 +83,13 @@ int cmd_logits(int argc, char **argv)
 		goto done;
 	}
 	if (po.verbose) {
-		fprintf(stderr, "nibble: %zu prompt tokens:", n_prompt);
-		for (size_t i = 0; i < n_prompt; i++)
-			fprintf(stderr, " %d", prompt[i]);
-		fprintf(stderr, "\nnibble: %u logits written in %.3f s\n", m->hp.n_vocab, now_seconds() - t0);
+		fprintf(stderr, "nibble: %zu prompt tokens:", ps.n_tokens);
+		for (size_t i = 0; i < ps.n_tokens; i++)
+			fprintf(stderr, " %d", ps.tokens[i]);
+		fprintf(stderr, "\nnibble: %u logits written in %.3f s\n", ps.model->hp.n_vocab, now_seconds() - t0);
 	}
 	rc = EXIT_OK;
 done:
-	free(prompt);
-	context_free(ctx);
-	model_free(m);
+	cli_prompt_session_close(&ps);
 	return rc;
 }

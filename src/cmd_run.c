@@ -151,29 +151,17 @@ int cmd_run(int argc, char **argv)
 		sp.seed = random_seed();
 
 	double t_start = now_seconds();
-	struct model *m = cli_load_model(po.model_path, MODEL_LOAD_FULL);
-	struct context *ctx = NULL;
+	struct prompt_session ps;
+	/* One free position at least: the first generated token goes there. */
+	if (cli_prompt_session_open(&po, 1, &ps) != EXIT_OK)
+		return EXIT_RUNTIME;
+	struct model *m = ps.model;
+	struct context *ctx = ps.ctx;
+	const int32_t *prompt = ps.tokens;
+	size_t n_prompt = ps.n_tokens;
 	struct sampler *smp = NULL;
-	int32_t *prompt = NULL;
 	struct strbuf text = { 0 };
 	rc = EXIT_RUNTIME;
-	if (!m)
-		goto done;
-	struct context_params cp = { .n_ctx = po.n_ctx, .n_threads = po.n_threads };
-	ctx = context_init(m, &cp);
-	if (!ctx) {
-		cli_fail("%s", error_message());
-		goto done;
-	}
-	size_t n_prompt;
-	prompt = cli_prompt_tokens(&po, m, &n_prompt);
-	if (!prompt)
-		goto done;
-	if (n_prompt >= ctx->n_ctx) {
-		cli_fail("the prompt is %zu tokens but the context holds %u; use a larger --ctx-size", n_prompt,
-			 ctx->n_ctx);
-		goto done;
-	}
 	double t_loaded = now_seconds();
 	if (po.verbose)
 		fprintf(stderr, "nibble: loaded '%s' (%s) in %.2f s on %s, context %u, seed %" PRIu64 "\n", m->name,
@@ -189,13 +177,22 @@ int cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < n_prompt; i++)
 		sampler_accept(smp, prompt[i]);
 	struct utf8_stream u8 = { 0 };
-	int32_t prev = prompt[n_prompt - 1];
+	int32_t id = -1, prev = prompt[n_prompt - 1];
 	int64_t n_gen = 0;
+	bool at_line_start = true;
 	const char *stop = "the token limit";
-	for (;;) {
-		if (n_predict >= 0 && n_gen >= n_predict)
-			break;
-		int32_t id = sampler_sample(smp, ctx->logits);
+	while (n_predict < 0 || n_gen < n_predict) {
+		if (id >= 0) { /* feed back the token just printed */
+			if (ctx->n_past >= ctx->n_ctx) {
+				stop = "a full context";
+				break;
+			}
+			if (context_eval(ctx, &id, 1) < 0) {
+				cli_fail("%s", error_message());
+				goto done;
+			}
+		}
+		id = sampler_sample(smp, ctx->logits);
 		sampler_accept(smp, id);
 		n_gen++;
 		if (id == m->tokenizer->eos) {
@@ -203,46 +200,39 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		struct strbuf piece = { 0 };
+		/* SentencePiece drops the space it put before the first word. */
 		tokenizer_piece(m->tokenizer, id, prev == m->tokenizer->bos && m->tokenizer->add_space_prefix, &piece);
 		utf8_stream_push(&u8, piece.data, piece.len, &text);
 		strbuf_free(&piece);
+		if (text.len)
+			at_line_start = text.data[text.len - 1] == '\n';
 		if (!emit(&text)) {
 			cli_fail("cannot write the output: %s", strerror(errno));
 			goto done;
 		}
 		prev = id;
-		if (n_predict >= 0 && n_gen >= n_predict)
-			break;
-		if (ctx->n_past >= ctx->n_ctx) {
-			stop = "a full context";
-			break;
-		}
-		if (context_eval(ctx, &id, 1) < 0) {
-			cli_fail("%s", error_message());
-			goto done;
-		}
 	}
 	utf8_stream_flush(&u8, &text);
-	if (isatty(STDOUT_FILENO) && n_gen > 0)
+	if (text.len)
+		at_line_start = false;
+	if (isatty(STDOUT_FILENO) && !at_line_start) {
 		strbuf_append(&text, "\n", 1); /* leave the shell prompt on a line of its own */
+		at_line_start = true;
+	}
 	if (!emit(&text)) {
 		cli_fail("cannot write the output: %s", strerror(errno));
 		goto done;
 	}
-	double t_end = now_seconds();
 	if (po.verbose) {
-		double gen_s = t_end - t_prompt;
-		fprintf(stderr, "\nnibble: prompt %zu tokens in %.3f s (%.1f tok/s); generated %" PRId64
-			" tokens in %.3f s (%.1f tok/s); stopped at %s\n",
-			n_prompt, t_prompt - t_loaded, n_prompt / (t_prompt - t_loaded + 1e-9), n_gen, gen_s,
-			n_gen / (gen_s + 1e-9), stop);
+		double gen_s = now_seconds() - t_prompt, prompt_s = t_prompt - t_loaded;
+		fprintf(stderr, "%snibble: prompt %zu tokens in %.3f s (%.1f tok/s); generated %" PRId64
+			" tokens in %.3f s (%.1f tok/s); stopped at %s\n", at_line_start ? "" : "\n",
+			n_prompt, prompt_s, n_prompt / (prompt_s + 1e-9), n_gen, gen_s, n_gen / (gen_s + 1e-9), stop);
 	}
 	rc = EXIT_OK;
 done:
 	strbuf_free(&text);
-	free(prompt);
 	sampler_free(smp);
-	context_free(ctx);
-	model_free(m);
+	cli_prompt_session_close(&ps);
 	return rc;
 }
