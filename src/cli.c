@@ -97,6 +97,28 @@ int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_o
 	return 0;
 }
 
+int cli_sampling_option(const char *cmd, int opt, const char *arg, struct sampling_opts *so)
+{
+	static const struct {
+		int opt;
+		const char *name;
+	} names[] = {
+		{ 's', "seed" }, { OPT_TEMP, "temp" }, { OPT_TOP_K, "top-k" }, { OPT_TOP_P, "top-p" },
+		{ OPT_MIN_P, "min-p" }, { OPT_REPEAT_PENALTY, "repeat-penalty" }, { OPT_REPEAT_LAST_N, "repeat-last-n" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+		if (names[i].opt != opt)
+			continue;
+		if (sampler_param_set(&so->params, names[i].name, arg) < 0) {
+			cli_usage(cmd, "--%s: %s", names[i].name, error_message());
+			return 100 + EXIT_USAGE;
+		}
+		so->seed_given |= opt == 's';
+		return 1;
+	}
+	return 0;
+}
+
 int cli_check_prompt_opts(const char *cmd, const struct prompt_opts *o)
 {
 	if (!o->model_path)

@@ -8,6 +8,7 @@
 
 #include "context.h"
 #include "model.h"
+#include "sampler.h"
 
 enum {
 	EXIT_OK = 0,
@@ -51,6 +52,42 @@ int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_o
 	{ "threads", required_argument, NULL, 't' },                      \
 	{ "verbose", no_argument, NULL, 'v' }
 
+/* Sampling options shared by run and chat. */
+enum {
+	OPT_TEMP = 256,
+	OPT_TOP_K,
+	OPT_TOP_P,
+	OPT_MIN_P,
+	OPT_REPEAT_PENALTY,
+	OPT_REPEAT_LAST_N,
+	OPT_COMMAND_FIRST, /* commands number their own long options from here */
+};
+#define SAMPLING_SHORT_OPTS "s:"
+#define SAMPLING_LONG_OPTS                                                     \
+	{ "seed", required_argument, NULL, 's' },                             \
+	{ "temp", required_argument, NULL, OPT_TEMP },                        \
+	{ "top-k", required_argument, NULL, OPT_TOP_K },                      \
+	{ "top-p", required_argument, NULL, OPT_TOP_P },                      \
+	{ "min-p", required_argument, NULL, OPT_MIN_P },                      \
+	{ "repeat-penalty", required_argument, NULL, OPT_REPEAT_PENALTY },    \
+	{ "repeat-last-n", required_argument, NULL, OPT_REPEAT_LAST_N }
+#define SAMPLING_HELP                                                                         \
+	"      --temp T             temperature; 0 is greedy (default 0.8)\n"                 \
+	"      --top-k K            keep the K most likely tokens; 0 = off (default 40)\n"    \
+	"      --top-p P            keep tokens within probability mass P (default 0.95)\n"   \
+	"      --min-p P            drop tokens below P x the top one (default 0.05)\n"       \
+	"      --repeat-penalty R   penalise recent tokens; 1 = off (default 1.0)\n"          \
+	"      --repeat-last-n N    tokens the penalty looks back on (default 64)\n"          \
+	"  -s, --seed S             random seed (default: random; shown with -v)\n"
+
+struct sampling_opts {
+	struct sampler_params params;
+	bool seed_given;
+};
+
+/* Handles the sampling options, like cli_prompt_option. */
+int cli_sampling_option(const char *cmd, int opt, const char *arg, struct sampling_opts *so);
+
 /* Checks that a model and a prompt were given; 0 or a usage exit code. */
 int cli_check_prompt_opts(const char *cmd, const struct prompt_opts *o);
 
@@ -72,6 +109,7 @@ void cli_prompt_session_close(struct prompt_session *s);
 /* The subcommands: each parses its own arguments (argv[0] is its name) and
  * returns an exit code. */
 int cmd_run(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -2,13 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -29,34 +27,9 @@ static const char run_usage[] =
 	"  -c, --ctx-size N         context size in tokens (default: the model's,\n"
 	"                           at most 4096)\n"
 	"  -t, --threads N          CPU threads (default: physical cores)\n"
-	"      --temp T             temperature; 0 is greedy (default 0.8)\n"
-	"      --top-k K            keep the K most likely tokens; 0 = off (default 40)\n"
-	"      --top-p P            keep tokens within probability mass P (default 0.95)\n"
-	"      --min-p P            drop tokens below P x the top one (default 0.05)\n"
-	"      --repeat-penalty R   penalise recent tokens; 1 = off (default 1.0)\n"
-	"      --repeat-last-n N    tokens the penalty looks back on (default 64)\n"
-	"  -s, --seed S             random seed (default: random; shown with -v)\n"
+	SAMPLING_HELP
 	"  -v, --verbose            print load time and speeds to stderr\n"
 	"  -h, --help               show this help\n";
-
-enum { OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N };
-
-static uint64_t random_seed(void)
-{
-	uint64_t seed = 0;
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (read(fd, &seed, sizeof seed) != sizeof seed)
-			seed = 0;
-		close(fd);
-	}
-	if (seed == 0) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
-	}
-	return seed;
-}
 
 /* Writes the text completed so far; false when stdout fails. */
 static bool emit(struct strbuf *text)
@@ -73,27 +46,21 @@ int cmd_run(int argc, char **argv)
 	static const struct option long_opts[] = {
 		PROMPT_LONG_OPTS,
 		{ "n-predict", required_argument, NULL, 'n' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "temp", required_argument, NULL, OPT_TEMP },
-		{ "top-k", required_argument, NULL, OPT_TOP_K },
-		{ "top-p", required_argument, NULL, OPT_TOP_P },
-		{ "min-p", required_argument, NULL, OPT_MIN_P },
-		{ "repeat-penalty", required_argument, NULL, OPT_REPEAT_PENALTY },
-		{ "repeat-last-n", required_argument, NULL, OPT_REPEAT_LAST_N },
+		SAMPLING_LONG_OPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct prompt_opts po = { 0 };
-	struct sampler_params sp;
-	sampler_default_params(&sp);
-	bool seed_given = false;
-	int64_t n_predict = -1, v;
+	struct sampling_opts so = { 0 };
+	sampler_default_params(&so.params);
+	int64_t n_predict = -1;
 	int opt, rc;
 
 	opterr = 0;
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, ":" PROMPT_SHORT_OPTS "n:s:h", long_opts, NULL)) != -1) {
-		if ((rc = cli_prompt_option("run", opt, optarg, &po)) != 0) {
+	while ((opt = getopt_long(argc, argv, ":" PROMPT_SHORT_OPTS SAMPLING_SHORT_OPTS "n:h", long_opts, NULL)) != -1) {
+		if ((rc = cli_prompt_option("run", opt, optarg, &po)) != 0 ||
+		    (rc = cli_sampling_option("run", opt, optarg, &so)) != 0) {
 			if (rc > 1)
 				return rc - 100;
 			continue;
@@ -102,39 +69,6 @@ int cmd_run(int argc, char **argv)
 		case 'n':
 			if (cli_int("run", "--n-predict", optarg, 0, INT32_MAX, &n_predict))
 				return EXIT_USAGE;
-			break;
-		case 's':
-			if (parse_u64(optarg, &sp.seed) < 0)
-				return cli_usage("run", "--seed: %s", error_message());
-			seed_given = true;
-			break;
-		case OPT_TEMP:
-			if (cli_float("run", "--temp", optarg, 0, 1000, &sp.temp))
-				return EXIT_USAGE;
-			break;
-		case OPT_TOP_K:
-			if (cli_int("run", "--top-k", optarg, 0, INT32_MAX, &v))
-				return EXIT_USAGE;
-			sp.top_k = (int32_t)v;
-			break;
-		case OPT_TOP_P:
-			if (cli_float("run", "--top-p", optarg, 0, 1, &sp.top_p))
-				return EXIT_USAGE;
-			break;
-		case OPT_MIN_P:
-			if (cli_float("run", "--min-p", optarg, 0, 1, &sp.min_p))
-				return EXIT_USAGE;
-			break;
-		case OPT_REPEAT_PENALTY:
-			if (cli_float("run", "--repeat-penalty", optarg, 0, 100, &sp.repeat_penalty))
-				return EXIT_USAGE;
-			if (sp.repeat_penalty <= 0)
-				return cli_usage("run", "--repeat-penalty: must be greater than 0");
-			break;
-		case OPT_REPEAT_LAST_N:
-			if (cli_int("run", "--repeat-last-n", optarg, 0, 1 << 20, &v))
-				return EXIT_USAGE;
-			sp.repeat_last_n = (int32_t)v;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);
@@ -147,8 +81,9 @@ int cmd_run(int argc, char **argv)
 		return cli_usage("run", "unexpected argument '%s'", argv[optind]);
 	if ((rc = cli_check_prompt_opts("run", &po)) != EXIT_OK)
 		return rc;
-	if (!seed_given)
-		sp.seed = random_seed();
+	struct sampler_params sp = so.params;
+	if (!so.seed_given)
+		sp.seed = sampler_random_seed();
 
 	double t_start = now_seconds();
 	struct prompt_session ps;

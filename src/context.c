@@ -85,3 +85,9 @@ int context_eval(struct context *ctx, const int32_t *tokens, size_t n)
 	}
 	return 0;
 }
+
+void context_truncate(struct context *ctx, uint32_t n)
+{
+	if (n < ctx->n_past)
+		ctx->n_past = n; /* later positions are overwritten as they are evaluated */
+}

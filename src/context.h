@@ -34,6 +34,10 @@ void context_free(struct context *ctx);
  * is out of range; the sequence is then unchanged. */
 int context_eval(struct context *ctx, const int32_t *tokens, size_t n);
 
+/* Forgets every token after the first n (n <= n_past): the next eval
+ * continues from position n, so a shared prefix is not evaluated again. */
+void context_truncate(struct context *ctx, uint32_t n);
+
 /* The decoder forward pass over n_rows tokens at positions n_past.. ;
  * leaves the logits of the last row in ctx->logits.  (forward.c) */
 int forward(struct context *ctx, const int32_t *tokens, int n_rows);

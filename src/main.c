@@ -12,6 +12,7 @@ static const char usage[] =
 	"Chat with and run local LLMs stored as GGUF files.\n"
 	"\n"
 	"Commands:\n"
+	"  chat       chat with a model (or answer one question with -p)\n"
 	"  run        generate text that continues a prompt\n"
 	"  logits     write the next-token logits after a prompt to a file\n"
 	"  tokenize   print the token ids of a text\n"
@@ -28,6 +29,7 @@ static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
+	{ "chat", cmd_chat },
 	{ "run", cmd_run },
 	{ "logits", cmd_logits },
 	{ "tokenize", cmd_tokenize },

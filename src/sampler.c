@@ -4,9 +4,12 @@
 
 #include "sampler.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -37,6 +40,63 @@ void sampler_default_params(struct sampler_params *p)
 		.repeat_last_n = 64,
 		.seed = 0,
 	};
+}
+
+int sampler_param_set(struct sampler_params *p, const char *name, const char *value)
+{
+	char key[32];
+	size_t i = 0;
+	for (; name[i] && i + 1 < sizeof key; i++)
+		key[i] = name[i] == '-' ? '_' : name[i];
+	key[i] = '\0';
+	double d;
+	int64_t v;
+	if (!strcmp(key, "temp")) {
+		if (parse_double(value, 0, 1000, &d) < 0)
+			return -1;
+		p->temp = (float)d;
+	} else if (!strcmp(key, "top_k")) {
+		if (parse_i64(value, 0, INT32_MAX, &v) < 0)
+			return -1;
+		p->top_k = (int32_t)v;
+	} else if (!strcmp(key, "top_p") || !strcmp(key, "min_p")) {
+		if (parse_double(value, 0, 1, &d) < 0)
+			return -1;
+		*(key[0] == 't' ? &p->top_p : &p->min_p) = (float)d;
+	} else if (!strcmp(key, "repeat_penalty")) {
+		if (parse_double(value, 0, 100, &d) < 0)
+			return -1;
+		if (d <= 0)
+			return error("%s must be greater than 0", value);
+		p->repeat_penalty = (float)d;
+	} else if (!strcmp(key, "repeat_last_n")) {
+		if (parse_i64(value, 0, 1 << 20, &v) < 0)
+			return -1;
+		p->repeat_last_n = (int32_t)v;
+	} else if (!strcmp(key, "seed")) {
+		if (parse_u64(value, &p->seed) < 0)
+			return -1;
+	} else {
+		return error("unknown setting '%s' (settings: %s)", name, SAMPLER_PARAM_NAMES);
+	}
+	return 0;
+}
+
+uint64_t sampler_random_seed(void)
+{
+	uint64_t seed = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &seed, sizeof seed) != sizeof seed)
+			seed = 0;
+		close(fd);
+	}
+	if (seed == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+	}
+	return seed;
 }
 
 static uint64_t splitmix64(uint64_t *x)

@@ -19,6 +19,16 @@ struct sampler_params {
  * repeat penalty 1.0 over 64 tokens; the seed is left 0. */
 void sampler_default_params(struct sampler_params *p);
 
+/* Sets the parameter called name ("temp", "top_k", "top_p", "min_p",
+ * "repeat_penalty", "repeat_last_n" or "seed"; '-' may stand for '_') from
+ * its text form, checking its range.  0, or -1 with error(). */
+int sampler_param_set(struct sampler_params *p, const char *name, const char *value);
+/* The names sampler_param_set accepts, for help texts. */
+#define SAMPLER_PARAM_NAMES "temp, top_k, top_p, min_p, repeat_penalty, repeat_last_n, seed"
+
+/* A seed from /dev/urandom (or the clock). */
+uint64_t sampler_random_seed(void);
+
 struct sampler;
 
 struct sampler *sampler_init(const struct sampler_params *p, int32_t n_vocab);

@@ -1,0 +1,183 @@
+/* cmd_chat.c - `nibble chat`: a conversation with a model, in line mode, or
+ * one question answered for a script (-p, or stdin from a pipe). */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chat.h"
+#include "cli.h"
+#include "repl.h"
+#include "util.h"
+
+static const char chat_usage[] =
+	"Usage: nibble chat -m MODEL [OPTIONS]\n"
+	"Chat with a model.  With -p (or a question piped on stdin), print only the\n"
+	"reply to that one question and exit.\n"
+	"\n"
+	"  -m, --model FILE         GGUF model file\n"
+	"  -p, --prompt TEXT        ask one question, print the reply, exit\n"
+	"  -f, --file FILE          the question from FILE ('-' for stdin)\n"
+	"      --system TEXT        the system prompt\n"
+	"      --system-file FILE   read the system prompt from FILE\n"
+	"      --chat-template NAME|FILE\n"
+	"                           a built-in format (plain, llama3, chatml, mistral,\n"
+	"                           llama2, phi3, gemma, zephyr, vicuna, deepseek,\n"
+	"                           command-r) or a Jinja template file instead of the\n"
+	"                           model's own\n"
+	"      --plain              line mode even on a terminal; with stdin from a\n"
+	"                           pipe, each line is a message\n"
+	"  -n, --n-predict N        stop each reply after N tokens (default: at the end\n"
+	"                           of the turn)\n"
+	"      --stop TEXT          also end a reply at TEXT (repeatable; not shown)\n"
+	"  -c, --ctx-size N         context size in tokens (default: the model's, at\n"
+	"                           most 4096)\n"
+	"  -t, --threads N          CPU threads (default: physical cores)\n"
+	SAMPLING_HELP
+	"  -v, --verbose            print the chat format and speeds to stderr\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"In the chat, /help lists the commands (/clear, /system, /save, /load, /set,\n"
+	"/stats, /quit); a line of \"\"\" starts and ends a message of several lines;\n"
+	"Ctrl-C stops a reply; Ctrl-D leaves.\n";
+
+enum { OPT_SYSTEM = OPT_COMMAND_FIRST, OPT_SYSTEM_FILE, OPT_TEMPLATE, OPT_PLAIN, OPT_STOP };
+
+#define MAX_STOPS 8
+
+/* The question for one-shot mode, from -p, -f or stdin; NULL after an error. */
+static char *read_question(const struct prompt_opts *po)
+{
+	if (po->prompt)
+		return xstrdup(po->prompt);
+	char *text = read_file(po->prompt_file ? po->prompt_file : "-", NULL);
+	if (!text)
+		return NULL;
+	size_t len = strlen(text);
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	return text;
+}
+
+static int one_shot(struct chat *c, const struct prompt_opts *po)
+{
+	char *question = read_question(po);
+	if (!question)
+		return cli_fail("%s", error_message());
+	bool ends_line = true;
+	int rc = EXIT_OK;
+	if (chat_send(c, question, repl_print, &ends_line, NULL) < 0)
+		rc = cli_fail("%s", error_message());
+	else if (!ends_line || !*chat_last_reply(c))
+		putchar('\n');
+	if (rc == EXIT_OK)
+		repl_report_turn(c, po->verbose);
+	free(question);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		rc = cli_fail("cannot write the reply");
+	return rc;
+}
+
+int cmd_chat(int argc, char **argv)
+{
+	static const struct option long_opts[] = {
+		PROMPT_LONG_OPTS,
+		SAMPLING_LONG_OPTS,
+		{ "n-predict", required_argument, NULL, 'n' },
+		{ "system", required_argument, NULL, OPT_SYSTEM },
+		{ "system-file", required_argument, NULL, OPT_SYSTEM_FILE },
+		{ "chat-template", required_argument, NULL, OPT_TEMPLATE },
+		{ "plain", no_argument, NULL, OPT_PLAIN },
+		{ "stop", required_argument, NULL, OPT_STOP },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct prompt_opts po = { 0 };
+	struct sampling_opts so = { 0 };
+	struct chat_options co = { .n_predict = -1 };
+	const char *stops[MAX_STOPS], *system = NULL, *system_file = NULL;
+	bool plain = false;
+	int64_t v;
+	int opt, rc;
+	sampler_default_params(&so.params);
+	co.stops = stops;
+
+	opterr = 0;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":" PROMPT_SHORT_OPTS SAMPLING_SHORT_OPTS "n:h", long_opts, NULL)) != -1) {
+		if ((rc = cli_prompt_option("chat", opt, optarg, &po)) != 0 ||
+		    (rc = cli_sampling_option("chat", opt, optarg, &so)) != 0) {
+			if (rc > 1)
+				return rc - 100;
+			continue;
+		}
+		switch (opt) {
+		case 'n':
+			if (cli_int("chat", "--n-predict", optarg, 0, INT32_MAX, &v))
+				return EXIT_USAGE;
+			co.n_predict = (int32_t)v;
+			break;
+		case OPT_SYSTEM:
+			system = optarg;
+			break;
+		case OPT_SYSTEM_FILE:
+			system_file = optarg;
+			break;
+		case OPT_TEMPLATE:
+			co.chat_template = optarg;
+			break;
+		case OPT_PLAIN:
+			plain = true;
+			break;
+		case OPT_STOP:
+			if (co.n_stops == MAX_STOPS)
+				return cli_usage("chat", "at most %d --stop strings", MAX_STOPS);
+			if (!*optarg)
+				return cli_usage("chat", "--stop: the text must not be empty");
+			stops[co.n_stops++] = optarg;
+			break;
+		case 'h':
+			fputs(chat_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cli_bad_option("chat", argv, optopt, opt == ':');
+		}
+	}
+	if (optind < argc)
+		return cli_usage("chat", "unexpected argument '%s'", argv[optind]);
+	if (!po.model_path)
+		return cli_usage("chat", "a model is required (-m FILE)");
+	if (po.prompt && po.prompt_file)
+		return cli_usage("chat", "give the question with -p or -f, not both");
+	if (system && system_file)
+		return cli_usage("chat", "give the system prompt with --system or --system-file, not both");
+	co.sampling = so.params;
+	if (!so.seed_given)
+		co.sampling.seed = sampler_random_seed();
+
+	char *system_text = NULL;
+	if (system_file && !(system_text = read_file(system_file, NULL)))
+		return cli_fail("--system-file: %s", error_message());
+	struct model *m = cli_load_model(po.model_path, MODEL_LOAD_FULL);
+	struct context *ctx = NULL;
+	struct chat *c = NULL;
+	rc = EXIT_RUNTIME;
+	if (!m)
+		goto done;
+	struct context_params cp = { .n_ctx = po.n_ctx, .n_threads = po.n_threads };
+	if (!(ctx = context_init(m, &cp)) || !(c = chat_init(m, ctx, &co, system_text ? system_text : system))) {
+		cli_fail("%s", error_message());
+		goto done;
+	}
+	bool one_question = po.prompt || po.prompt_file || (!isatty(STDIN_FILENO) && !plain);
+	rc = one_question ? one_shot(c, &po) : repl_run(c, po.verbose);
+done:
+	chat_free(c);
+	context_free(ctx);
+	model_free(m);
+	free(system_text);
+	return rc;
+}

@@ -1,0 +1,277 @@
+/* repl.c - line-mode chat.  On a terminal, GNU readline runs in callback
+ * mode inside a poll() loop, so Ctrl-C can clear the line at the prompt and
+ * stop a reply (between tokens) without ending the program. */
+#include "config.h"
+
+#include "repl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "slash.h"
+#include "util.h"
+
+#define MULTILINE_MARK "\"\"\""
+
+static atomic_bool cancel_reply;
+static int signal_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	if (sig == SIGINT)
+		atomic_store(&cancel_reply, true);
+	unsigned char b = (unsigned char)sig;
+	if (write(signal_pipe[1], &b, 1) < 0) {
+		/* the pipe is full: a wakeup is already pending */
+	}
+	errno = saved;
+}
+
+static int install_signals(void)
+{
+	if (pipe(signal_pipe) < 0)
+		return error("cannot create a pipe: %s", strerror(errno));
+	for (int i = 0; i < 2; i++)
+		fcntl(signal_pipe[i], F_SETFL, fcntl(signal_pipe[i], F_GETFL) | O_NONBLOCK);
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);
+	return 0;
+}
+
+static void remove_signals(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGWINCH, SIG_DFL);
+	close(signal_pipe[0]);
+	close(signal_pipe[1]);
+	signal_pipe[0] = signal_pipe[1] = -1;
+}
+
+/* The signals received since the last call, as a bit set of (1 << sig). */
+static unsigned drain_signals(void)
+{
+	unsigned char buf[64];
+	unsigned seen = 0;
+	ssize_t n;
+	while ((n = read(signal_pipe[0], buf, sizeof buf)) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			seen |= 1u << (buf[i] & 31);
+	return seen;
+}
+
+void repl_print(void *arg, const char *text, size_t len)
+{
+	bool *ends_line = arg;
+	fwrite(text, 1, len, stdout);
+	fflush(stdout);
+	if (len)
+		*ends_line = text[len - 1] == '\n';
+}
+
+void repl_report_turn(struct chat *c, bool verbose)
+{
+	const struct chat_stats *s = &c->last;
+	if (c->format.note_new && (verbose || strstr(c->format.note, "instead"))) {
+		fprintf(stderr, "nibble: %s\n", c->format.note);
+		c->format.note_new = false;
+	}
+	if (s->dropped_turns)
+		fprintf(stderr, "nibble: the context was full: dropped the %d oldest turn%s (the system prompt is kept)\n",
+			s->dropped_turns, s->dropped_turns == 1 ? "" : "s");
+	if (s->cancelled)
+		fprintf(stderr, "nibble: reply stopped\n");
+	if (s->context_full)
+		fprintf(stderr, "nibble: reply cut short: the context is full\n");
+	if (verbose)
+		fprintf(stderr, "nibble: prompt %zu tokens (%zu evaluated, %.1f tok/s); reply %zu tokens (%.1f tok/s)\n",
+			s->prompt_tokens, s->prompt_evaluated, s->prompt_evaluated / (s->prompt_seconds + 1e-9),
+			s->reply_tokens, s->reply_tokens / (s->reply_seconds + 1e-9));
+}
+
+/* ---- reading lines ---------------------------------------------------- */
+
+struct line_reader {
+	bool interactive;
+	char *history_path;
+	char *line;     /* a completed line from readline */
+	bool eof;
+};
+
+static struct line_reader *current_reader;
+
+static void on_readline(char *line)
+{
+	if (line)
+		current_reader->line = line;
+	else
+		current_reader->eof = true;
+	rl_callback_handler_remove();
+}
+
+static char *history_file(void)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	struct strbuf path = { 0 };
+	if (state && *state) {
+		strbuf_append(&path, state, strlen(state));
+	} else if (home && *home) {
+		strbuf_append(&path, home, strlen(home));
+		strbuf_append(&path, "/.local/state", 13);
+	} else {
+		return NULL;
+	}
+	strbuf_append(&path, "/nibble", 7);
+	/* Create each missing directory of the path. */
+	for (char *p = path.data + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(path.data, 0700);
+			*p = '/';
+		}
+	mkdir(path.data, 0700);
+	strbuf_append(&path, "/history", 8);
+	return path.data;
+}
+
+/* The next line (caller frees), or NULL at end of input. */
+static char *read_line(struct line_reader *r, const char *prompt)
+{
+	if (!r->interactive) {
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n = getline(&line, &cap, stdin);
+		if (n < 0) {
+			free(line);
+			return NULL;
+		}
+		if (n > 0 && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		return line;
+	}
+	current_reader = r;
+	r->line = NULL;
+	rl_callback_handler_install(prompt, on_readline);
+	while (!r->line && !r->eof) {
+		struct pollfd fds[2] = { { STDIN_FILENO, POLLIN, 0 }, { signal_pipe[0], POLLIN, 0 } };
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents & POLLIN) {
+			unsigned sigs = drain_signals();
+			if (sigs & (1u << SIGWINCH))
+				rl_resize_terminal();
+			if (sigs & (1u << SIGINT)) {
+				/* Ctrl-C at the prompt drops the line being typed. */
+				rl_replace_line("", 0);
+				rl_crlf();
+				rl_on_new_line();
+				rl_redisplay();
+				atomic_store(&cancel_reply, false);
+			}
+		}
+		if (fds[0].revents & (POLLIN | POLLHUP))
+			rl_callback_read_char();
+	}
+	if (!r->line)
+		rl_callback_handler_remove();
+	if (r->line && *r->line)
+		add_history(r->line);
+	return r->line;
+}
+
+/* A whole message: one line, or the lines between two """ lines. */
+static char *read_message(struct line_reader *r)
+{
+	char *line = read_line(r, "> ");
+	if (!line || strcmp(line, MULTILINE_MARK) != 0)
+		return line;
+	free(line);
+	struct strbuf msg = { 0 };
+	while ((line = read_line(r, "... ")) && strcmp(line, MULTILINE_MARK) != 0) {
+		if (msg.len)
+			strbuf_append(&msg, "\n", 1);
+		strbuf_append(&msg, line, strlen(line));
+		free(line);
+	}
+	free(line);
+	if (!msg.data)
+		strbuf_append(&msg, "", 0);
+	return msg.data;
+}
+
+int repl_run(struct chat *c, bool verbose)
+{
+	struct line_reader r = { .interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) };
+	if (install_signals() < 0) {
+		fprintf(stderr, "nibble: %s\n", error_message());
+		return 1;
+	}
+	if (r.interactive) {
+		rl_catch_signals = 0;
+		rl_catch_sigwinch = 0;
+		rl_change_environment = 0;
+		rl_readline_name = "nibble";
+		r.history_path = history_file();
+		stifle_history(1000);
+		if (r.history_path)
+			read_history(r.history_path);
+		printf("nibble: chatting with %s. /help lists commands, Ctrl-D or /quit leaves.\n", c->model->name);
+	}
+	if (c->format.note_new && verbose) {
+		fprintf(stderr, "nibble: %s\n", c->format.note);
+		c->format.note_new = false;
+	}
+
+	int rc = 0;
+	char *msg;
+	while ((msg = read_message(&r))) {
+		struct strbuf report = { 0 };
+		enum slash_result res = slash_run(c, msg, &report);
+		if (res == SLASH_QUIT) {
+			free(msg);
+			break;
+		}
+		if (res == SLASH_DONE) {
+			fputs(report.data ? report.data : "", stdout);
+			fflush(stdout);
+		} else if (msg[strspn(msg, " \t")]) {
+			bool ends_line = true;
+			atomic_store(&cancel_reply, false);
+			if (chat_send(c, msg, repl_print, &ends_line, &cancel_reply) < 0) {
+				fprintf(stderr, "nibble: %s\n", error_message());
+			} else {
+				if (!ends_line || !chat_last_reply(c) || !*chat_last_reply(c))
+					putchar('\n');
+				fflush(stdout);
+				repl_report_turn(c, verbose);
+			}
+			drain_signals();
+		}
+		strbuf_free(&report);
+		free(msg);
+	}
+	if (r.interactive) {
+		if (!msg)
+			putchar('\n'); /* Ctrl-D leaves the cursor on the prompt line */
+		if (r.history_path && write_history(r.history_path) != 0)
+			fprintf(stderr, "nibble: cannot save the input history to '%s'\n", r.history_path);
+		free(r.history_path);
+	}
+	if (ferror(stdout))
+		rc = 1;
+	remove_signals();
+	return rc;
+}
