@@ -15,13 +15,13 @@ B=${NIBBLE_BUILDDIR:-$(pwd)}
 M=$DATA/models
 
 vg() {
-	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	NIBBLE_UNDER_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 		--show-leak-kinds=definite "$@" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	err=$(cat "$TMP/err")
 }
 
-for t in test_gguf test_model test_tokenizer test_quant test_sampler test_utf8; do
+for t in test_gguf test_model test_tokenizer test_quant test_sampler test_utf8 test_chat; do
 	vg "$B/tests/$t"
 	ok $([ $rc = 0 ]; echo $?) "$t is clean under valgrind"
 done
@@ -29,6 +29,9 @@ vg "$NIBBLE" run -m "$M/stories260K.gguf" -p "Once upon a time" -n 24 --temp 0.8
 ok $([ $rc = 0 ]; echo $?) "nibble run is clean under valgrind"
 vg "$NIBBLE" run -m "$M/tiny256-Q4_0.gguf" -p "Hello" -n 4 --temp 0
 ok $([ $rc = 0 ]; echo $?) "nibble run on Q4_0/Q6_K weights is clean under valgrind"
+printf 'Hi\n/stats\nHow are you?\n/quit\n' >"$TMP/in.txt"
+vg "$NIBBLE" chat -m "$M/stories260K.gguf" --plain -n 8 <"$TMP/in.txt"
+ok $([ $rc = 0 ]; echo $?) "nibble chat is clean under valgrind"
 vg "$NIBBLE" info -m "$M/tiny256-Q4_K_M.gguf"
 ok $([ $rc = 0 ]; echo $?) "nibble info is clean under valgrind"
 vg "$NIBBLE" tokenize -m "$DATA/vocab/ggml-vocab-llama-spm.gguf" "Hello, y'all! How are you 😁 ?我想在apple工作1314151天～"
