@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "model_find.h"
 #include "util.h"
 
 int cli_fail(const char *fmt, ...)
@@ -59,11 +60,17 @@ int cli_float(const char *cmd, const char *opt, const char *arg, double min, dou
 	return EXIT_OK;
 }
 
-struct model *cli_load_model(const char *path, enum model_load_what what)
+struct model *cli_load_model(const char *arg, enum model_load_what what)
 {
+	char *path = model_find_path(arg);
+	if (!path) {
+		cli_fail("%s", error_message());
+		return NULL;
+	}
 	struct model *m = model_load(path, what);
 	if (!m)
 		cli_fail("'%s': %s", path, error_message());
+	free(path);
 	return m;
 }
 
@@ -119,10 +126,37 @@ int cli_sampling_option(const char *cmd, int opt, const char *arg, struct sampli
 	return 0;
 }
 
+int cli_settings(struct settings *st)
+{
+	if (settings_load(st, NULL) < 0) {
+		cli_fail("config: %s", error_message());
+		settings_free(st);
+		return EXIT_USAGE;
+	}
+	if (st->backend && !strcmp(st->backend, "vulkan"))
+		fprintf(stderr, "nibble: warning: the config asks for the Vulkan backend, which this version does not "
+				"have yet; using the CPU\n");
+	return EXIT_OK;
+}
+
+const char *cli_model_arg(const char *cmd, const char *given, const struct settings *st)
+{
+	if (given)
+		return given;
+	if (st->model)
+		return st->model;
+	struct found_models all;
+	model_find_all(&all);
+	if (all.n == 0)
+		fprintf(stderr, "nibble: %s\n", model_find_help);
+	else
+		cli_usage(cmd, "a model is required (-m FILE or NAME; `nibble list` shows %zu)", all.n);
+	found_models_free(&all);
+	return NULL;
+}
+
 int cli_check_prompt_opts(const char *cmd, const struct prompt_opts *o)
 {
-	if (!o->model_path)
-		return cli_usage(cmd, "a model is required (-m FILE)");
 	if (!o->prompt && !o->prompt_file)
 		return cli_usage(cmd, "a prompt is required (-p TEXT or -f FILE)");
 	if (o->prompt && o->prompt_file)

@@ -9,6 +9,7 @@
 #include "context.h"
 #include "model.h"
 #include "sampler.h"
+#include "settings.h"
 
 enum {
 	EXIT_OK = 0,
@@ -27,8 +28,9 @@ int cli_bad_option(const char *cmd, char **argv, int optopt_c, bool missing_arg)
 int cli_int(const char *cmd, const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out);
 int cli_float(const char *cmd, const char *opt, const char *arg, double min, double max, float *out);
 
-/* Loads a model, printing "nibble: 'PATH': problem" on failure. */
-struct model *cli_load_model(const char *path, enum model_load_what what);
+/* Loads the model named by -m ARG (a path or a name `nibble list` shows),
+ * printing "nibble: 'PATH': problem" on failure. */
+struct model *cli_load_model(const char *arg, enum model_load_what what);
 
 /* Options shared by the commands that evaluate a prompt. */
 struct prompt_opts {
@@ -88,6 +90,16 @@ struct sampling_opts {
 /* Handles the sampling options, like cli_prompt_option. */
 int cli_sampling_option(const char *cmd, int opt, const char *arg, struct sampling_opts *so);
 
+/* Reads the config file into st, printing an error (then returns
+ * EXIT_USAGE) when it is malformed.  Warns when it asks for a backend this
+ * build does not have. */
+int cli_settings(struct settings *st);
+
+/* The model to use: -m's value, else the config's; when there is neither,
+ * prints what to do (how to get a model when none can be found) and
+ * returns NULL. */
+const char *cli_model_arg(const char *cmd, const char *given, const struct settings *st);
+
 /* Checks that a model and a prompt were given; 0 or a usage exit code. */
 int cli_check_prompt_opts(const char *cmd, const struct prompt_opts *o);
 
@@ -113,5 +125,6 @@ int cmd_chat(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 #endif

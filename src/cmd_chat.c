@@ -81,7 +81,20 @@ static int one_shot(struct chat *c, const struct prompt_opts *po)
 	return rc;
 }
 
-int cmd_chat(int argc, char **argv)
+struct chat_args {
+	struct prompt_opts po;
+	struct sampling_opts so;
+	struct chat_options co;
+	const char *stops[MAX_STOPS];
+	const char *system, *system_file; /* --system-file wins over the config's system */
+	bool system_given, plain;
+};
+
+#define PROCEED (-1)
+
+/* Parses the command line over the defaults in a.  Returns PROCEED, or the
+ * exit code to leave with (after --help or a usage error). */
+static int parse_args(int argc, char **argv, struct chat_args *a)
 {
 	static const struct option long_opts[] = {
 		PROMPT_LONG_OPTS,
@@ -95,21 +108,13 @@ int cmd_chat(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct prompt_opts po = { 0 };
-	struct sampling_opts so = { 0 };
-	struct chat_options co = { .n_predict = -1 };
-	const char *stops[MAX_STOPS], *system = NULL, *system_file = NULL;
-	bool plain = false;
 	int64_t v;
 	int opt, rc;
-	sampler_default_params(&so.params);
-	co.stops = stops;
-
 	opterr = 0;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":" PROMPT_SHORT_OPTS SAMPLING_SHORT_OPTS "n:h", long_opts, NULL)) != -1) {
-		if ((rc = cli_prompt_option("chat", opt, optarg, &po)) != 0 ||
-		    (rc = cli_sampling_option("chat", opt, optarg, &so)) != 0) {
+		if ((rc = cli_prompt_option("chat", opt, optarg, &a->po)) != 0 ||
+		    (rc = cli_sampling_option("chat", opt, optarg, &a->so)) != 0) {
 			if (rc > 1)
 				return rc - 100;
 			continue;
@@ -118,26 +123,27 @@ int cmd_chat(int argc, char **argv)
 		case 'n':
 			if (cli_int("chat", "--n-predict", optarg, 0, INT32_MAX, &v))
 				return EXIT_USAGE;
-			co.n_predict = (int32_t)v;
+			a->co.n_predict = (int32_t)v;
 			break;
 		case OPT_SYSTEM:
-			system = optarg;
+			a->system = optarg;
+			a->system_given = true;
 			break;
 		case OPT_SYSTEM_FILE:
-			system_file = optarg;
+			a->system_file = optarg;
 			break;
 		case OPT_TEMPLATE:
-			co.chat_template = optarg;
+			a->co.chat_template = optarg;
 			break;
 		case OPT_PLAIN:
-			plain = true;
+			a->plain = true;
 			break;
 		case OPT_STOP:
-			if (co.n_stops == MAX_STOPS)
+			if (a->co.n_stops == MAX_STOPS)
 				return cli_usage("chat", "at most %d --stop strings", MAX_STOPS);
 			if (!*optarg)
 				return cli_usage("chat", "--stop: the text must not be empty");
-			stops[co.n_stops++] = optarg;
+			a->stops[a->co.n_stops++] = optarg;
 			break;
 		case 'h':
 			fputs(chat_usage, stdout);
@@ -148,36 +154,62 @@ int cmd_chat(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("chat", "unexpected argument '%s'", argv[optind]);
-	if (!po.model_path)
-		return cli_usage("chat", "a model is required (-m FILE)");
-	if (po.prompt && po.prompt_file)
+	if (a->po.prompt && a->po.prompt_file)
 		return cli_usage("chat", "give the question with -p or -f, not both");
-	if (system && system_file)
+	if (a->system_given && a->system_file)
 		return cli_usage("chat", "give the system prompt with --system or --system-file, not both");
-	co.sampling = so.params;
-	if (!so.seed_given)
-		co.sampling.seed = sampler_random_seed();
+	return PROCEED;
+}
 
+/* Loads the model and holds the conversation. */
+static int chat(struct chat_args *a)
+{
+	struct chat_options co = a->co;
+	co.stops = a->stops;
+	co.sampling = a->so.params;
+	if (!a->so.seed_given)
+		co.sampling.seed = sampler_random_seed();
 	char *system_text = NULL;
-	if (system_file && !(system_text = read_file(system_file, NULL)))
+	if (a->system_file && !(system_text = read_file(a->system_file, NULL)))
 		return cli_fail("--system-file: %s", error_message());
-	struct model *m = cli_load_model(po.model_path, MODEL_LOAD_FULL);
+	struct model *m = cli_load_model(a->po.model_path, MODEL_LOAD_FULL);
 	struct context *ctx = NULL;
 	struct chat *c = NULL;
-	rc = EXIT_RUNTIME;
+	int rc = EXIT_RUNTIME;
 	if (!m)
 		goto done;
-	struct context_params cp = { .n_ctx = po.n_ctx, .n_threads = po.n_threads };
-	if (!(ctx = context_init(m, &cp)) || !(c = chat_init(m, ctx, &co, system_text ? system_text : system))) {
+	struct context_params cp = { .n_ctx = a->po.n_ctx, .n_threads = a->po.n_threads };
+	if (!(ctx = context_init(m, &cp)) || !(c = chat_init(m, ctx, &co, system_text ? system_text : a->system))) {
 		cli_fail("%s", error_message());
 		goto done;
 	}
-	bool one_question = po.prompt || po.prompt_file || (!isatty(STDIN_FILENO) && !plain);
-	rc = one_question ? one_shot(c, &po) : repl_run(c, po.verbose);
+	bool one_question = a->po.prompt || a->po.prompt_file || (!isatty(STDIN_FILENO) && !a->plain);
+	rc = one_question ? one_shot(c, &a->po) : repl_run(c, a->po.verbose);
 done:
 	chat_free(c);
 	context_free(ctx);
 	model_free(m);
 	free(system_text);
+	return rc;
+}
+
+int cmd_chat(int argc, char **argv)
+{
+	struct settings st;
+	int rc = cli_settings(&st);
+	if (rc != EXIT_OK)
+		return rc;
+	struct chat_args a = {
+		.po = { .n_ctx = st.ctx, .n_threads = st.threads },
+		.so = { .params = st.sampling },
+		.co = { .n_predict = -1, .chat_template = st.chat_template },
+		.system = st.system,
+	};
+	rc = parse_args(argc, argv, &a);
+	if (rc == PROCEED && !(a.po.model_path = cli_model_arg("chat", a.po.model_path, &st)))
+		rc = EXIT_USAGE;
+	if (rc == PROCEED)
+		rc = chat(&a);
+	settings_free(&st);
 	return rc;
 }

@@ -41,7 +41,17 @@ static bool emit(struct strbuf *text)
 	return ok;
 }
 
-int cmd_run(int argc, char **argv)
+struct run_args {
+	struct prompt_opts po;
+	struct sampling_opts so;
+	int64_t n_predict; /* -1: no limit */
+};
+
+#define PROCEED (-1)
+
+/* Parses the command line over the defaults in a.  Returns PROCEED, or the
+ * exit code to leave with (after --help or a usage error). */
+static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	static const struct option long_opts[] = {
 		PROMPT_LONG_OPTS,
@@ -50,24 +60,19 @@ int cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct prompt_opts po = { 0 };
-	struct sampling_opts so = { 0 };
-	sampler_default_params(&so.params);
-	int64_t n_predict = -1;
 	int opt, rc;
-
 	opterr = 0;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":" PROMPT_SHORT_OPTS SAMPLING_SHORT_OPTS "n:h", long_opts, NULL)) != -1) {
-		if ((rc = cli_prompt_option("run", opt, optarg, &po)) != 0 ||
-		    (rc = cli_sampling_option("run", opt, optarg, &so)) != 0) {
+		if ((rc = cli_prompt_option("run", opt, optarg, &a->po)) != 0 ||
+		    (rc = cli_sampling_option("run", opt, optarg, &a->so)) != 0) {
 			if (rc > 1)
 				return rc - 100;
 			continue;
 		}
 		switch (opt) {
 		case 'n':
-			if (cli_int("run", "--n-predict", optarg, 0, INT32_MAX, &n_predict))
+			if (cli_int("run", "--n-predict", optarg, 0, INT32_MAX, &a->n_predict))
 				return EXIT_USAGE;
 			break;
 		case 'h':
@@ -79,10 +84,16 @@ int cmd_run(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("run", "unexpected argument '%s'", argv[optind]);
-	if ((rc = cli_check_prompt_opts("run", &po)) != EXIT_OK)
-		return rc;
-	struct sampler_params sp = so.params;
-	if (!so.seed_given)
+	return PROCEED;
+}
+
+/* Loads the model and streams the continuation. */
+static int run(const struct run_args *a)
+{
+	const struct prompt_opts po = a->po;
+	const int64_t n_predict = a->n_predict;
+	struct sampler_params sp = a->so.params;
+	if (!a->so.seed_given)
 		sp.seed = sampler_random_seed();
 
 	double t_start = now_seconds();
@@ -96,7 +107,7 @@ int cmd_run(int argc, char **argv)
 	size_t n_prompt = ps.n_tokens;
 	struct sampler *smp = NULL;
 	struct strbuf text = { 0 };
-	rc = EXIT_RUNTIME;
+	int rc = EXIT_RUNTIME;
 	double t_loaded = now_seconds();
 	if (po.verbose)
 		fprintf(stderr, "nibble: loaded '%s' (%s) in %.2f s on %s, context %u, seed %" PRIu64 "\n", m->name,
@@ -169,5 +180,22 @@ done:
 	strbuf_free(&text);
 	sampler_free(smp);
 	cli_prompt_session_close(&ps);
+	return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct settings st;
+	int rc = cli_settings(&st);
+	if (rc != EXIT_OK)
+		return rc;
+	struct run_args a = { .po = { .n_ctx = st.ctx, .n_threads = st.threads }, .so = { .params = st.sampling },
+			      .n_predict = -1 };
+	rc = parse_args(argc, argv, &a);
+	if (rc == PROCEED && !(a.po.model_path = cli_model_arg("run", a.po.model_path, &st)))
+		rc = EXIT_USAGE;
+	if (rc == PROCEED && (rc = cli_check_prompt_opts("run", &a.po)) == EXIT_OK)
+		rc = run(&a);
+	settings_free(&st);
 	return rc;
 }

@@ -17,6 +17,7 @@ static const char usage[] =
 	"  logits     write the next-token logits after a prompt to a file\n"
 	"  tokenize   print the token ids of a text\n"
 	"  info       describe a model file and the memory it needs\n"
+	"  list       show the models nibble finds by name\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help (or 'nibble COMMAND --help')\n"
@@ -34,6 +35,7 @@ static const struct command {
 	{ "logits", cmd_logits },
 	{ "tokenize", cmd_tokenize },
 	{ "info", cmd_info },
+	{ "list", cmd_list },
 };
 
 int main(int argc, char **argv)

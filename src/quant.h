@@ -84,6 +84,10 @@ const struct type_traits *quant_traits(uint32_t type);
 /* The type's name ("Q4_0"), or "type N" for unknown ids (static buffer). */
 const char *quant_name(uint32_t type);
 
+/* The name of a file type (general.file_type, llama.cpp's "ftype", e.g.
+ * 15 = "Q4_K_M"), or NULL when unknown. */
+const char *quant_file_type_name(uint32_t ftype);
+
 float fp16_to_f32(uint16_t h);
 uint16_t f32_to_fp16(float f); /* round to nearest even */
 float bf16_to_f32(uint16_t h);

@@ -5,7 +5,7 @@
 need_fixtures
 M=$DATA/models
 STORIES=$M/stories260K.gguf
-export XDG_STATE_HOME="$TMP/state" XDG_CONFIG_HOME="$TMP/config"
+export HOME="$TMP/home" XDG_STATE_HOME="$TMP/state" XDG_CONFIG_HOME="$TMP/config"
 
 # ---- one-shot --------------------------------------------------------------
 nib chat -m "$STORIES" -p "Hello there" --temp 0 -n 12

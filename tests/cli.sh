@@ -6,6 +6,9 @@ need_fixtures
 M=$DATA/models
 STORIES=$M/stories260K.gguf
 SPM=$DATA/vocab/ggml-vocab-llama-spm.gguf
+# No user config and no model store of the user's: the test sets its own.
+export HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data" NIBBLE_MODELS= HF_HOME= \
+	HF_HUB_CACHE= OLLAMA_MODELS=
 
 # ---- help and usage ------------------------------------------------------
 nib --help
@@ -23,7 +26,7 @@ ok $([ $rc = 2 ] && one_line_error; echo $?) "an unknown command: exit 2, one li
 nib run --frobnicate -m "$STORIES" -p x
 ok $([ $rc = 2 ] && one_line_error && grep -q "unknown option '--frobnicate'" "$TMP/err"; echo $?) "an unknown option: exit 2, one line"
 nib run -p hello
-ok $([ $rc = 2 ] && one_line_error && grep -q 'model is required' "$TMP/err"; echo $?) "a missing -m: exit 2"
+ok $([ $rc = 2 ] && one_line_error && grep -q 'No model found.*nibble list' "$TMP/err"; echo $?) "no -m and no model anywhere: exit 2, how to get one"
 nib run -m "$STORIES"
 ok $([ $rc = 2 ] && one_line_error && grep -q 'prompt is required' "$TMP/err"; echo $?) "a missing prompt: exit 2"
 nib run -m "$STORIES" -p x -m
@@ -123,5 +126,46 @@ nib info -m "$M/tiny256-Q4_K_M.gguf"
 ok $([ $rc = 0 ] && echo "$out" | grep -q 'Q4_K x13' && echo "$out" | grep -q 'runs on CPU: *no'; echo $?) "info describes a model it cannot run yet"
 nib info -m "$M/tiny256-Q8_0.gguf" -c 100
 ok $([ $rc = 0 ] && echo "$out" | grep -q '100 tokens'; echo $?) "info -c sizes the KV cache"
+
+# ---- models by name, and the config file -----------------------------------
+mkdir -p "$TMP/data/nibble/models/sub" "$TMP/hf/hub/models--Org--Repo/snapshots/0a1b" \
+	"$TMP/ollama/manifests/registry.ollama.ai/library/tiny" "$TMP/ollama/blobs"
+ln -s "$STORIES" "$TMP/data/nibble/models/stories.gguf"
+ln -s "$M/tiny256-Q8_0.gguf" "$TMP/data/nibble/models/sub/t8.gguf"
+ln -s "$M/tiny256-Q4_K_M.gguf" "$TMP/hf/hub/models--Org--Repo/snapshots/0a1b/repo-q4km.gguf"
+ln -s "$M/tiny256-Q4_0.gguf" "$TMP/ollama/blobs/sha256-00ff"
+printf '{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:00ff"}]}' \
+	>"$TMP/ollama/manifests/registry.ollama.ai/library/tiny/1b"
+export HF_HOME="$TMP/hf" OLLAMA_MODELS="$TMP/ollama"
+nib list
+ok $([ $rc = 0 ] && echo "$out" | grep -q '^stories .*F32 .*nibble$' && echo "$out" | grep -q '^sub/t8 .*Q8_0' &&
+	echo "$out" | grep -q '^Org/Repo/repo-q4km .*Q4_K_M .*huggingface$' && echo "$out" | grep -q '^tiny:1b .*Q4_0 .*ollama$'; echo $?) \
+	"list finds nibble's folder, the Hugging Face cache and Ollama's store"
+nib run -m stories -p "Once upon a time" --temp 0 -n 8
+by_name=$out
+nib run -m "$STORIES" -p "Once upon a time" --temp 0 -n 8
+ok $([ $rc = 0 ] && [ "$by_name" = "$out" ]; echo $?) "-m NAME runs a listed model"
+nib info -m tiny:1b
+ok $([ $rc = 0 ] && echo "$out" | grep -q 'Q4_0'; echo $?) "-m finds an Ollama model by name and tag"
+nib run -m nothing-like-this -p x
+ok $([ $rc = 1 ] && one_line_error && grep -q "no model named 'nothing-like-this'" "$TMP/err"; echo $?) "an unknown name: exit 1"
+nib run -p x
+ok $([ $rc = 2 ] && one_line_error && grep -q 'model is required.*shows 4' "$TMP/err"; echo $?) "no -m while models exist: exit 2"
+mkdir -p "$TMP/config/nibble"
+printf '# defaults\nmodel = stories\ntemp = 0\n\nctx = 256\n' >"$TMP/config/nibble/config"
+nib run -p "Once upon a time" -n 8 -v
+ok $([ $rc = 0 ] && [ "$out" = "$by_name" ] && grep -q 'context 256' "$TMP/err"; echo $?) "the config file supplies model, sampling and context"
+nib run -p "Once upon a time" -n 8 -c 300 -v
+ok $([ $rc = 0 ] && grep -q 'context 300' "$TMP/err"; echo $?) "the command line overrides the config"
+printf 'temp = hot\n' >"$TMP/config/nibble/config"
+nib run -m stories -p x
+ok $([ $rc = 2 ] && one_line_error && grep -q 'config/nibble/config:1: temp' "$TMP/err"; echo $?) "a bad config value: exit 2, names file and line"
+printf 'colour = blue\n' >"$TMP/config/nibble/config"
+nib run -m stories -p x
+ok $([ $rc = 2 ] && one_line_error && grep -q ':1: colour' "$TMP/err"; echo $?) "a bad choice in the config: exit 2"
+printf 'modle = x\n' >"$TMP/config/nibble/config"
+nib run -m stories -p x
+ok $([ $rc = 2 ] && one_line_error && grep -q 'unknown key' "$TMP/err"; echo $?) "an unknown config key: exit 2"
+rm -f "$TMP/config/nibble/config"
 
 tap_done

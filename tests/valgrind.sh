@@ -13,6 +13,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
 fi
 B=${NIBBLE_BUILDDIR:-$(pwd)}
 M=$DATA/models
+export HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/config" XDG_STATE_HOME="$TMP/state"
 
 vg() {
 	NIBBLE_UNDER_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
