@@ -11,28 +11,28 @@
 #include "quant.h"
 #include "util.h"
 
-static void gw_bytes(struct strbuf *b, const void *p, size_t n)
+static inline void gw_bytes(struct strbuf *b, const void *p, size_t n)
 {
 	strbuf_append(b, p, n);
 }
 
-static void gw_u32(struct strbuf *b, uint32_t v)
+static inline void gw_u32(struct strbuf *b, uint32_t v)
 {
 	gw_bytes(b, &v, 4);
 }
 
-static void gw_u64(struct strbuf *b, uint64_t v)
+static inline void gw_u64(struct strbuf *b, uint64_t v)
 {
 	gw_bytes(b, &v, 8);
 }
 
-static void gw_str(struct strbuf *b, const char *s)
+static inline void gw_str(struct strbuf *b, const char *s)
 {
 	gw_u64(b, strlen(s));
 	gw_bytes(b, s, strlen(s));
 }
 
-static void gw_header(struct strbuf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv)
+static inline void gw_header(struct strbuf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv)
 {
 	gw_bytes(b, "GGUF", 4);
 	gw_u32(b, version);
@@ -40,21 +40,21 @@ static void gw_header(struct strbuf *b, uint32_t version, uint64_t n_tensors, ui
 	gw_u64(b, n_kv);
 }
 
-static void gw_kv_u32(struct strbuf *b, const char *key, uint32_t v)
+static inline void gw_kv_u32(struct strbuf *b, const char *key, uint32_t v)
 {
 	gw_str(b, key);
 	gw_u32(b, GGUF_TYPE_UINT32);
 	gw_u32(b, v);
 }
 
-static void gw_kv_f32(struct strbuf *b, const char *key, float v)
+static inline void gw_kv_f32(struct strbuf *b, const char *key, float v)
 {
 	gw_str(b, key);
 	gw_u32(b, GGUF_TYPE_FLOAT32);
 	gw_bytes(b, &v, 4);
 }
 
-static void gw_kv_bool(struct strbuf *b, const char *key, int v)
+static inline void gw_kv_bool(struct strbuf *b, const char *key, int v)
 {
 	uint8_t x = (uint8_t)v;
 	gw_str(b, key);
@@ -62,14 +62,24 @@ static void gw_kv_bool(struct strbuf *b, const char *key, int v)
 	gw_bytes(b, &x, 1);
 }
 
-static void gw_kv_str(struct strbuf *b, const char *key, const char *v)
+static inline void gw_kv_str(struct strbuf *b, const char *key, const char *v)
 {
 	gw_str(b, key);
 	gw_u32(b, GGUF_TYPE_STRING);
 	gw_str(b, v);
 }
 
-static void gw_tensor_info(struct strbuf *b, const char *name, uint32_t n_dims, const uint64_t *ne,
+static inline void gw_kv_str_array(struct strbuf *b, const char *key, const char *const *v, size_t n)
+{
+	gw_str(b, key);
+	gw_u32(b, GGUF_TYPE_ARRAY);
+	gw_u32(b, GGUF_TYPE_STRING);
+	gw_u64(b, n);
+	for (size_t i = 0; i < n; i++)
+		gw_str(b, v[i]);
+}
+
+static inline void gw_tensor_info(struct strbuf *b, const char *name, uint32_t n_dims, const uint64_t *ne,
 			   uint32_t type, uint64_t offset)
 {
 	gw_str(b, name);
@@ -80,14 +90,14 @@ static void gw_tensor_info(struct strbuf *b, const char *name, uint32_t n_dims, 
 	gw_u64(b, offset);
 }
 
-static void gw_pad(struct strbuf *b, size_t align)
+static inline void gw_pad(struct strbuf *b, size_t align)
 {
 	static const char zeros[64];
 	while (b->len % align)
 		gw_bytes(b, zeros, 1);
 }
 
-static int gw_save(const struct strbuf *b, const char *path)
+static inline int gw_save(const struct strbuf *b, const char *path)
 {
 	FILE *f = fopen(path, "wb");
 	if (!f)
@@ -120,7 +130,7 @@ struct tiny_tensor {
 	uint32_t n_dims, type;
 };
 
-static void tiny_vocab(struct strbuf *b, const struct tiny_spec *s, uint32_t *n_kv)
+static inline void tiny_vocab(struct strbuf *b, const struct tiny_spec *s, uint32_t *n_kv)
 {
 	/* ids 259..: normal pieces, then a user-defined and a control token */
 	static const char *pieces[] = { "\xe2\x96\x81", "\xe2\x96\x81" "a", "\xe2\x96\x81" "b", "a", "b",
@@ -172,7 +182,7 @@ static void tiny_vocab(struct strbuf *b, const struct tiny_spec *s, uint32_t *n_
 }
 
 /* Writes the tiny model (n_vocab 268) described by s into b. */
-static void tiny_model(struct strbuf *b, const struct tiny_spec *s)
+static inline void tiny_model(struct strbuf *b, const struct tiny_spec *s)
 {
 	const char *arch = s->arch ? s->arch : "llama";
 	uint32_t n_head = s->n_head ? s->n_head : 4, n_head_kv = s->n_head_kv ? s->n_head_kv : 2;

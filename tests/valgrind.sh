@@ -15,7 +15,7 @@ B=${NIBBLE_BUILDDIR:-$(pwd)}
 M=$DATA/models
 
 vg() {
-	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	NIBBLE_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 		--show-leak-kinds=definite "$@" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	err=$(cat "$TMP/err")
