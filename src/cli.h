@@ -26,7 +26,8 @@ int cli_bad_option(const char *cmd, char **argv, int optopt_c, bool missing_arg)
 int cli_int(const char *cmd, const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out);
 int cli_float(const char *cmd, const char *opt, const char *arg, double min, double max, float *out);
 
-/* Loads a model, printing "nibble: 'PATH': problem" on failure. */
+/* Loads a model, printing "nibble: 'PATH': problem" on failure, and a
+ * warning when its pre-tokenizer is unknown. */
 struct model *cli_load_model(const char *path, enum model_load_what what);
 
 /* Options shared by the commands that evaluate a prompt. */

@@ -37,7 +37,12 @@ static void print_tensor_types(const struct gguf *g)
 
 static void print_vocab(const struct tokenizer *t)
 {
-	printf("%-15s%u tokens (SentencePiece BPE)", "vocabulary:", t->n_vocab);
+	printf("%-15s", "vocabulary:");
+	if (t->kind == TOKENIZER_BPE)
+		printf("byte-level BPE (pre: %s%s)", t->pre_name, t->pre_unknown ? ", unknown: split as GPT-2" : "");
+	else
+		printf("SentencePiece BPE");
+	printf(", %u tokens", t->n_vocab);
 	if (t->bos >= 0)
 		printf(", BOS %d%s", t->bos, t->add_bos ? " (added)" : "");
 	if (t->eos >= 0)
@@ -86,8 +91,9 @@ int cmd_info(int argc, char **argv)
 	bool vocab_only = m->gguf->n_tensors == 0;
 	if (!vocab_only) {
 		model_free(m);
-		if (!(m = cli_load_model(path, MODEL_LOAD_INSPECT)))
-			return EXIT_RUNTIME;
+		/* model_load, not cli_load_model: any warning was printed already */
+		if (!(m = model_load(path, MODEL_LOAD_INSPECT)))
+			return cli_fail("'%s': %s", path, error_message());
 	}
 	const struct gguf *g = m->gguf;
 	char size[32];

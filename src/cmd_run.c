@@ -195,7 +195,7 @@ int cmd_run(int argc, char **argv)
 		id = sampler_sample(smp, ctx->logits);
 		sampler_accept(smp, id);
 		n_gen++;
-		if (id == m->tokenizer->eos) {
+		if (tokenizer_is_eog(m->tokenizer, id)) {
 			stop = "end of text";
 			break;
 		}
