@@ -85,55 +85,55 @@ static const struct {
 
 /* The tokenizer.ggml.pre names llama.cpp maps to these rule lists. */
 static const struct pretokenizer_info known[] = {
-	{ "default", PRETOKENIZER_DEFAULT, false, false, false },
-	{ "llama3", PRETOKENIZER_LLAMA3, true, true, false },
-	{ "llama-v3", PRETOKENIZER_LLAMA3, true, true, false },
-	{ "llama-bpe", PRETOKENIZER_LLAMA3, true, true, false },
-	{ "falcon3", PRETOKENIZER_LLAMA3, true, true, false },
-	{ "falcon-h1", PRETOKENIZER_LLAMA3, true, true, false },
-	{ "pixtral", PRETOKENIZER_LLAMA3, true, true, false },
-	{ "midm-2.0", PRETOKENIZER_LLAMA3, true, true, false },
-	{ "lfm2", PRETOKENIZER_LLAMA3, true, true, false },
-	{ "jina-v5-nano", PRETOKENIZER_LLAMA3, true, true, false },
-	{ "dbrx", PRETOKENIZER_LLAMA3, false, false, false },
-	{ "smaug-bpe", PRETOKENIZER_LLAMA3, false, false, false },
-	{ "glm4", PRETOKENIZER_LLAMA3, false, false, true },
-	{ "chatglm-bpe", PRETOKENIZER_LLAMA3, false, false, true },
-	{ "qwen2", PRETOKENIZER_QWEN2, false, false, false },
-	{ "deepseek-r1-qwen", PRETOKENIZER_QWEN2, false, false, false },
-	{ "kormo", PRETOKENIZER_QWEN2, false, false, false },
-	{ "f2llmv2", PRETOKENIZER_QWEN2, false, false, false },
-	{ "megrez", PRETOKENIZER_QWEN2, false, false, false },
-	{ "stablelm2", PRETOKENIZER_QWEN2, false, false, false },
-	{ "hunyuan", PRETOKENIZER_QWEN2, false, false, false },
-	{ "solar-open", PRETOKENIZER_QWEN2, false, false, false },
-	{ "grok-2", PRETOKENIZER_QWEN2, false, false, false },
-	{ "gpt-2", PRETOKENIZER_GPT2, false, false, false },
-	{ "phi-2", PRETOKENIZER_GPT2, false, false, false },
-	{ "jina-es", PRETOKENIZER_GPT2, false, false, false },
-	{ "jina-de", PRETOKENIZER_GPT2, false, false, false },
-	{ "jina-v2-es", PRETOKENIZER_GPT2, false, false, false },
-	{ "jina-v2-de", PRETOKENIZER_GPT2, false, false, false },
-	{ "gigachat", PRETOKENIZER_GPT2, false, false, false },
-	{ "a.x-4.0", PRETOKENIZER_GPT2, false, false, false },
-	{ "mellum", PRETOKENIZER_GPT2, false, false, false },
-	{ "modern-bert", PRETOKENIZER_GPT2, false, false, false },
-	{ "exaone4", PRETOKENIZER_GPT2, false, false, false },
-	{ "mpt", PRETOKENIZER_GPT2, false, false, false },
-	{ "olmo", PRETOKENIZER_GPT2, false, false, false },
-	{ "jais", PRETOKENIZER_GPT2, false, false, false },
-	{ "trillion", PRETOKENIZER_GPT2, false, false, false },
-	{ "granite-docling", PRETOKENIZER_GPT2, false, false, false },
-	{ "falcon", PRETOKENIZER_FALCON, false, false, false },
-	{ "starcoder", PRETOKENIZER_STARCODER, false, false, false },
-	{ "refact", PRETOKENIZER_STARCODER, false, false, false },
-	{ "command-r", PRETOKENIZER_STARCODER, false, false, false },
-	{ "smollm", PRETOKENIZER_STARCODER, false, false, false },
-	{ "codeshell", PRETOKENIZER_STARCODER, false, false, false },
-	{ "exaone", PRETOKENIZER_STARCODER, false, false, false },
-	{ "minerva-7b", PRETOKENIZER_STARCODER, false, false, false },
-	{ "mellum2", PRETOKENIZER_STARCODER, false, false, false },
-	{ "deepseek-coder", PRETOKENIZER_DEEPSEEK_CODER, false, false, false },
+	{ .name = "default", .kind = PRETOKENIZER_DEFAULT },
+	{ .name = "llama3", .kind = PRETOKENIZER_LLAMA3, .ignore_merges = true, .add_bos = true },
+	{ .name = "llama-v3", .kind = PRETOKENIZER_LLAMA3, .ignore_merges = true, .add_bos = true },
+	{ .name = "llama-bpe", .kind = PRETOKENIZER_LLAMA3, .ignore_merges = true, .add_bos = true },
+	{ .name = "falcon3", .kind = PRETOKENIZER_LLAMA3, .ignore_merges = true, .add_bos = true },
+	{ .name = "falcon-h1", .kind = PRETOKENIZER_LLAMA3, .ignore_merges = true, .add_bos = true },
+	{ .name = "pixtral", .kind = PRETOKENIZER_LLAMA3, .ignore_merges = true, .add_bos = true },
+	{ .name = "midm-2.0", .kind = PRETOKENIZER_LLAMA3, .ignore_merges = true, .add_bos = true },
+	{ .name = "lfm2", .kind = PRETOKENIZER_LLAMA3, .ignore_merges = true, .add_bos = true },
+	{ .name = "jina-v5-nano", .kind = PRETOKENIZER_LLAMA3, .ignore_merges = true, .add_bos = true },
+	{ .name = "dbrx", .kind = PRETOKENIZER_LLAMA3 },
+	{ .name = "smaug-bpe", .kind = PRETOKENIZER_LLAMA3 },
+	{ .name = "glm4", .kind = PRETOKENIZER_LLAMA3, .no_default_bos = true },
+	{ .name = "chatglm-bpe", .kind = PRETOKENIZER_LLAMA3, .no_default_bos = true },
+	{ .name = "qwen2", .kind = PRETOKENIZER_QWEN2 },
+	{ .name = "deepseek-r1-qwen", .kind = PRETOKENIZER_QWEN2 },
+	{ .name = "kormo", .kind = PRETOKENIZER_QWEN2 },
+	{ .name = "f2llmv2", .kind = PRETOKENIZER_QWEN2 },
+	{ .name = "megrez", .kind = PRETOKENIZER_QWEN2 },
+	{ .name = "stablelm2", .kind = PRETOKENIZER_QWEN2 },
+	{ .name = "hunyuan", .kind = PRETOKENIZER_QWEN2 },
+	{ .name = "solar-open", .kind = PRETOKENIZER_QWEN2 },
+	{ .name = "grok-2", .kind = PRETOKENIZER_QWEN2 },
+	{ .name = "gpt-2", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "phi-2", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "jina-es", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "jina-de", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "jina-v2-es", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "jina-v2-de", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "gigachat", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "a.x-4.0", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "mellum", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "modern-bert", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "exaone4", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "mpt", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "olmo", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "jais", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "trillion", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "granite-docling", .kind = PRETOKENIZER_GPT2 },
+	{ .name = "falcon", .kind = PRETOKENIZER_FALCON },
+	{ .name = "starcoder", .kind = PRETOKENIZER_STARCODER },
+	{ .name = "refact", .kind = PRETOKENIZER_STARCODER },
+	{ .name = "command-r", .kind = PRETOKENIZER_STARCODER },
+	{ .name = "smollm", .kind = PRETOKENIZER_STARCODER },
+	{ .name = "codeshell", .kind = PRETOKENIZER_STARCODER },
+	{ .name = "exaone", .kind = PRETOKENIZER_STARCODER },
+	{ .name = "minerva-7b", .kind = PRETOKENIZER_STARCODER },
+	{ .name = "mellum2", .kind = PRETOKENIZER_STARCODER },
+	{ .name = "deepseek-coder", .kind = PRETOKENIZER_DEEPSEEK_CODER },
 };
 
 const struct pretokenizer_info *pretokenizer_find(const char *name, size_t len)
@@ -266,7 +266,7 @@ static size_t match_gpt2(const struct piece *s, size_t i)
 			j++;
 		return j - i;
 	}
-	return space_run_at(s, i);
+	return space_run_at(s, i); /* what is left is white space */
 }
 
 static size_t match_llama3(const struct piece *s, size_t i, size_t max_digits)
@@ -304,9 +304,7 @@ static size_t match_llama3(const struct piece *s, size_t i, size_t max_digits)
 			last_cr_lf = j + 1;
 	if (last_cr_lf)
 		return last_cr_lf - i;
-	if (is_space(s, i))
-		return space_run_at(s, i);
-	return 1; /* not reached: every code point is one of the above */
+	return space_run_at(s, i); /* what is left is white space */
 }
 
 /* The length of the rule's match starting at i, or 0. */
