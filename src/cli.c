@@ -70,6 +70,11 @@ struct model *cli_load_model(const char *arg, enum model_load_what what)
 	struct model *m = model_load(path, what);
 	if (!m)
 		cli_fail("'%s': %s", path, error_message());
+	else if (m->tokenizer->pre_unknown)
+		fprintf(stderr,
+			"nibble: warning: '%s': unknown pre-tokenizer '%s' (tokenizer.ggml.pre); text is split as GPT-2 "
+			"splits it, so tokens may differ from llama.cpp's\n",
+			path, m->tokenizer->pre_name);
 	free(path);
 	return m;
 }

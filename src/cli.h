@@ -29,7 +29,8 @@ int cli_int(const char *cmd, const char *opt, const char *arg, int64_t min, int6
 int cli_float(const char *cmd, const char *opt, const char *arg, double min, double max, float *out);
 
 /* Loads the model named by -m ARG (a path or a name `nibble list` shows),
- * printing "nibble: 'PATH': problem" on failure. */
+ * printing "nibble: 'PATH': problem" on failure, and a warning when its
+ * pre-tokenizer is unknown. */
 struct model *cli_load_model(const char *arg, enum model_load_what what);
 
 /* Options shared by the commands that evaluate a prompt. */

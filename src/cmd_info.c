@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "model_find.h"
 #include "quant.h"
 #include "util.h"
 
@@ -37,7 +38,12 @@ static void print_tensor_types(const struct gguf *g)
 
 static void print_vocab(const struct tokenizer *t)
 {
-	printf("%-15s%u tokens (SentencePiece BPE)", "vocabulary:", t->n_vocab);
+	printf("%-15s", "vocabulary:");
+	if (t->kind == TOKENIZER_BPE)
+		printf("byte-level BPE (pre: %s%s)", t->pre_name, t->pre_unknown ? ", unknown: split as GPT-2" : "");
+	else
+		printf("SentencePiece BPE");
+	printf(", %u tokens", t->n_vocab);
 	if (t->bos >= 0)
 		printf(", BOS %d%s", t->bos, t->add_bos ? " (added)" : "");
 	if (t->eos >= 0)
@@ -79,15 +85,25 @@ int cmd_info(int argc, char **argv)
 	if (!path)
 		return cli_usage("info", "a model is required (-m FILE)");
 
+	char *file = model_find_path(path);
+	if (!file)
+		return cli_fail("%s", error_message());
+	path = file;
 	/* A vocabulary-only file is described as such rather than refused. */
 	struct model *m = cli_load_model(path, MODEL_LOAD_VOCAB);
-	if (!m)
+	if (!m) {
+		free(file);
 		return EXIT_RUNTIME;
+	}
 	bool vocab_only = m->gguf->n_tensors == 0;
 	if (!vocab_only) {
 		model_free(m);
-		if (!(m = cli_load_model(path, MODEL_LOAD_INSPECT)))
+		/* model_load, not cli_load_model: any warning was printed already */
+		if (!(m = model_load(path, MODEL_LOAD_INSPECT))) {
+			cli_fail("'%s': %s", path, error_message());
+			free(file);
 			return EXIT_RUNTIME;
+		}
 	}
 	const struct gguf *g = m->gguf;
 	char size[32];
@@ -99,6 +115,7 @@ int cmd_info(int argc, char **argv)
 	if (vocab_only) {
 		printf("%-15s%s\n", "contents:", "vocabulary only (no weights)");
 		model_free(m);
+		free(file);
 		return EXIT_OK;
 	}
 
@@ -130,5 +147,6 @@ int cmd_info(int argc, char **argv)
 	if (m->unsupported)
 		printf("%-15s%s\n", "", m->unsupported);
 	model_free(m);
+	free(file);
 	return EXIT_OK;
 }

@@ -141,7 +141,7 @@ static int run(const struct run_args *a)
 		id = sampler_sample(smp, ctx->logits);
 		sampler_accept(smp, id);
 		n_gen++;
-		if (id == m->tokenizer->eos) {
+		if (tokenizer_is_eog(m->tokenizer, id)) {
 			stop = "end of text";
 			break;
 		}

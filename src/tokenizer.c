@@ -1,6 +1,9 @@
-/* tokenizer.c - SentencePiece-style BPE over a GGUF vocabulary: spaces become
- * U+2581, adjacent pieces are merged best score first while the merged text
- * is a token, and pieces that are not tokens fall back to <0xXX> bytes. */
+/* tokenizer.c - the vocabulary of a GGUF file and what every tokenizer kind
+ * shares: loading, BOS/EOS and end-of-generation tokens, cutting special
+ * tokens out of the text; and SentencePiece-style BPE: spaces become U+2581,
+ * adjacent pieces are merged best score first while the merged text is a
+ * token, and pieces that are not tokens fall back to <0xXX> bytes.  Byte-level
+ * BPE is in tokenizer_bpe.c. */
 #include "config.h"
 
 #include "tokenizer.h"
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer_bpe.h"
 #include "util.h"
 
 #define SPM_SPACE "\xe2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK */
@@ -102,6 +106,37 @@ static int load_vocab(struct tokenizer *t, const struct gguf *g)
 	return 0;
 }
 
+static void add_eog(struct tokenizer *t, int32_t id)
+{
+	if (id < 0 || tokenizer_is_eog(t, id) || t->n_eog == TOKENIZER_MAX_EOG)
+		return;
+	t->eog[t->n_eog++] = id;
+}
+
+/* EOS, the end-of-turn and end-of-message ids, and, as llama.cpp finds them,
+ * control tokens whose text says "end". */
+static int find_eog(struct tokenizer *t, const struct gguf *g)
+{
+	static const char *const end_texts[] = {
+		"<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+		"<|end_of_text|>", "</s>", "<|END_OF_TURN_TOKEN|>",
+		"<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>", /* <｜end▁of▁sentence｜> */
+	};
+	int32_t eot, eom;
+	if (read_token_id(g, "tokenizer.ggml.eot_token_id", t->n_vocab, -1, &eot) < 0 ||
+	    read_token_id(g, "tokenizer.ggml.eom_token_id", t->n_vocab, -1, &eom) < 0)
+		return -1;
+	add_eog(t, t->eos);
+	add_eog(t, eot);
+	add_eog(t, eom);
+	for (size_t i = 0; i < ARRAY_LEN(end_texts); i++) {
+		int32_t id = strmap_get(&t->index, end_texts[i], strlen(end_texts[i]));
+		if (id >= 0 && t->types[id] == TOKEN_CONTROL)
+			add_eog(t, id);
+	}
+	return 0;
+}
+
 struct tokenizer *tokenizer_load(const struct gguf *g)
 {
 	struct tokenizer *t = xcalloc(1, sizeof *t);
@@ -115,20 +150,35 @@ struct tokenizer *tokenizer_load(const struct gguf *g)
 	if (gguf_str_eq(model, "llama")) {
 		t->kind = TOKENIZER_SPM;
 	} else if (gguf_str_eq(model, "gpt2")) {
-		error("byte-level BPE tokenizers (tokenizer.ggml.model 'gpt2') are not supported yet");
-		goto fail;
+		t->kind = TOKENIZER_BPE;
 	} else {
 		error("unsupported tokenizer '%.*s' (tokenizer.ggml.model)", (int)(model.len > 32 ? 32 : model.len),
 		      model.ptr);
 		goto fail;
 	}
-	if (load_vocab(t, g) < 0 ||
-	    read_token_id(g, "tokenizer.ggml.bos_token_id", t->n_vocab, 1, &t->bos) < 0 ||
-	    read_token_id(g, "tokenizer.ggml.eos_token_id", t->n_vocab, 2, &t->eos) < 0 ||
-	    read_token_id(g, "tokenizer.ggml.unknown_token_id", t->n_vocab, 0, &t->unk) < 0 ||
-	    read_flag(g, "tokenizer.ggml.add_bos_token", true, &t->add_bos) < 0 ||
+	if (load_vocab(t, g) < 0)
+		goto fail;
+
+	/* llama.cpp's defaults for what the file leaves out */
+	int32_t bos = 1, eos = 2, unk = 0;
+	bool add_bos = true, add_space_prefix = true;
+	if (t->kind == TOKENIZER_BPE) {
+		const struct pretokenizer_info *pre;
+		if (tokenizer_bpe_load(t, g, &pre) < 0)
+			goto fail;
+		bos = pre && pre->no_default_bos ? -1 : 11;
+		eos = 11;
+		unk = -1;
+		add_bos = pre && pre->add_bos;
+		add_space_prefix = false;
+	}
+	if (read_token_id(g, "tokenizer.ggml.bos_token_id", t->n_vocab, bos, &t->bos) < 0 ||
+	    read_token_id(g, "tokenizer.ggml.eos_token_id", t->n_vocab, eos, &t->eos) < 0 ||
+	    read_token_id(g, "tokenizer.ggml.unknown_token_id", t->n_vocab, unk, &t->unk) < 0 ||
+	    read_flag(g, "tokenizer.ggml.add_bos_token", add_bos, &t->add_bos) < 0 ||
 	    read_flag(g, "tokenizer.ggml.add_eos_token", false, &t->add_eos) < 0 ||
-	    read_flag(g, "tokenizer.ggml.add_space_prefix", true, &t->add_space_prefix) < 0)
+	    read_flag(g, "tokenizer.ggml.add_space_prefix", add_space_prefix, &t->add_space_prefix) < 0 ||
+	    find_eog(t, g) < 0)
 		goto fail;
 	return t;
 fail:
@@ -144,10 +194,19 @@ void tokenizer_free(struct tokenizer *t)
 	free(t->types);
 	free(t->specials);
 	strmap_free(&t->index);
+	strmap_free(&t->merges);
 	free(t);
 }
 
-static void push_id(int32_t id, int32_t **ids, size_t *n, size_t *cap)
+bool tokenizer_is_eog(const struct tokenizer *t, int32_t id)
+{
+	for (uint32_t i = 0; i < t->n_eog; i++)
+		if (t->eog[i] == id)
+			return true;
+	return false;
+}
+
+void tokenizer_push_id(int32_t id, int32_t **ids, size_t *n, size_t *cap)
 {
 	if (*n == *cap) {
 		*cap = *cap ? *cap * 2 : 64;
@@ -241,7 +300,7 @@ static void emit_piece(const struct tokenizer *t, const char *text, size_t n, in
 {
 	int32_t id = strmap_get(&t->index, text, n);
 	if (id >= 0) {
-		push_id(id, ids, cnt, cap);
+		tokenizer_push_id(id, ids, cnt, cap);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -249,7 +308,7 @@ static void emit_piece(const struct tokenizer *t, const char *text, size_t n, in
 		if (b < 0)
 			b = t->unk;
 		if (b >= 0)
-			push_id(b, ids, cnt, cap);
+			tokenizer_push_id(b, ids, cnt, cap);
 	}
 }
 
@@ -374,18 +433,20 @@ void tokenizer_encode(const struct tokenizer *t, const char *text, size_t len, u
 
 	bool after_special = true; /* the text start counts as "after a special token" */
 	if ((flags & TOKENIZE_ADD_BOS) && t->add_bos && t->bos >= 0)
-		push_id(t->bos, ids, n, cap);
+		tokenizer_push_id(t->bos, ids, n, cap);
 	for (size_t i = 0; i < f.n; i++) {
 		if (f.v[i].token >= 0) {
-			push_id(f.v[i].token, ids, n, cap);
+			tokenizer_push_id(f.v[i].token, ids, n, cap);
 			after_special = true;
+		} else if (t->kind == TOKENIZER_BPE) {
+			tokenizer_bpe_encode(t, text + f.v[i].off, f.v[i].len, ids, n, cap);
 		} else {
 			spm_encode(t, text + f.v[i].off, f.v[i].len, t->add_space_prefix && after_special, ids, n, cap);
 			after_special = false;
 		}
 	}
 	if ((flags & TOKENIZE_ADD_EOS) && t->add_eos && t->eos >= 0)
-		push_id(t->eos, ids, n, cap);
+		tokenizer_push_id(t->eos, ids, n, cap);
 	free(f.v);
 }
 
@@ -400,12 +461,9 @@ static int hex_digit(char c)
 	return -1;
 }
 
-void tokenizer_piece(const struct tokenizer *t, int32_t id, bool strip_space, struct strbuf *out)
+static void spm_piece(const struct tokenizer *t, int32_t id, struct strbuf *out)
 {
-	if (id < 0 || (uint32_t)id >= t->n_vocab)
-		return;
 	const struct gguf_str *s = &t->text[id];
-	size_t start = out->len;
 	switch (t->types[id]) {
 	case TOKEN_NORMAL:
 		for (size_t i = 0; i < s->len;) {
@@ -434,6 +492,17 @@ void tokenizer_piece(const struct tokenizer *t, int32_t id, bool strip_space, st
 	default: /* control and unused tokens print nothing */
 		break;
 	}
+}
+
+void tokenizer_piece(const struct tokenizer *t, int32_t id, bool strip_space, struct strbuf *out)
+{
+	if (id < 0 || (uint32_t)id >= t->n_vocab)
+		return;
+	size_t start = out->len;
+	if (t->kind == TOKENIZER_BPE)
+		tokenizer_bpe_piece(t, id, out);
+	else
+		spm_piece(t, id, out);
 	if (strip_space && out->len > start && out->data[start] == ' ') {
 		memmove(out->data + start, out->data + start + 1, out->len - start - 1);
 		out->data[--out->len] = '\0';

@@ -1,5 +1,7 @@
-/* tokenizer.h - text <-> token ids with the vocabulary stored in a GGUF file.
- * Implements SentencePiece-style BPE (tokenizer.ggml.model = "llama"). */
+/* tokenizer.h - text <-> token ids with the vocabulary stored in a GGUF file:
+ * SentencePiece-style BPE (tokenizer.ggml.model = "llama") and byte-level
+ * BPE with a pre-tokenizer (tokenizer.ggml.model = "gpt2"), both as
+ * llama.cpp tokenizes. */
 #ifndef NIBBLE_TOKENIZER_H
 #define NIBBLE_TOKENIZER_H
 
@@ -8,6 +10,7 @@
 #include <stdint.h>
 
 #include "gguf.h"
+#include "pretokenize.h"
 #include "strmap.h"
 
 struct strbuf;
@@ -22,8 +25,11 @@ enum token_type {
 };
 
 enum tokenizer_kind {
-	TOKENIZER_SPM,
+	TOKENIZER_SPM, /* SentencePiece BPE: merges by token score, <0xXX> byte fallback */
+	TOKENIZER_BPE, /* byte-level BPE: pre-tokenizer, merges by rank, bytes as printable code points */
 };
+
+#define TOKENIZER_MAX_EOG 16
 
 struct tokenizer {
 	enum tokenizer_kind kind;
@@ -37,6 +43,15 @@ struct tokenizer {
 	int32_t byte_token[256];     /* <0xXX> ids, -1 when missing */
 	int32_t *specials;           /* control/user-defined/unknown ids, longest text first */
 	uint32_t n_specials;
+	int32_t eog[TOKENIZER_MAX_EOG]; /* end-of-generation ids: EOS, EOT, EOM, <|eot_id|>, ... */
+	uint32_t n_eog;
+
+	/* byte-level BPE only */
+	struct strmap merges;        /* "left right" (an entry of tokenizer.ggml.merges) -> rank */
+	enum pretokenizer pre;
+	char pre_name[48];           /* tokenizer.ggml.pre, printable ASCII, possibly cut short */
+	bool pre_unknown;            /* pre_name is not a known type: GPT-2's splitting is used */
+	bool ignore_merges;          /* a pre-token that is itself a token is emitted whole */
 };
 
 /* Reads the vocabulary from g (which must outlive the tokenizer).  NULL
@@ -58,8 +73,11 @@ void tokenizer_encode(const struct tokenizer *t, const char *text, size_t len, u
 		      int32_t **ids, size_t *n, size_t *cap);
 
 /* The bytes token id stands for, appended to out.  Control tokens give
- * nothing.  strip_space drops a leading space (SentencePiece does this for
- * the first token after BOS). */
+ * nothing, user-defined tokens their text.  strip_space drops a leading
+ * space (SentencePiece does this for the first token after BOS). */
 void tokenizer_piece(const struct tokenizer *t, int32_t id, bool strip_space, struct strbuf *out);
+
+/* true when id ends generation (EOS, end of turn, end of message). */
+bool tokenizer_is_eog(const struct tokenizer *t, int32_t id);
 
 #endif

@@ -69,13 +69,18 @@ int error(const char *fmt, ...)
 
 int error_prefix(const char *fmt, ...)
 {
-	char prefix[256], old[sizeof last_error];
+	char old[sizeof last_error];
+	memcpy(old, last_error, sizeof old);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
 	va_end(ap);
-	memcpy(old, last_error, sizeof old);
-	snprintf(last_error, sizeof last_error, "%s: %s", prefix, old);
+	if (n >= 0 && (size_t)n + 2 < sizeof last_error) {
+		memcpy(last_error + n, ": ", 2);
+		size_t room = sizeof last_error - (size_t)n - 2, len = strnlen(old, room - 1);
+		memcpy(last_error + n + 2, old, len);
+		last_error[n + 2 + len] = '\0';
+	}
 	return -1;
 }
 

@@ -6,6 +6,7 @@ need_fixtures
 M=$DATA/models
 STORIES=$M/stories260K.gguf
 SPM=$DATA/vocab/ggml-vocab-llama-spm.gguf
+BPE=$DATA/vocab/ggml-vocab-llama-bpe.gguf
 # No user config and no model store of the user's: the test sets its own.
 export HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data" NIBBLE_MODELS= HF_HOME= \
 	HF_HUB_CACHE= OLLAMA_MODELS=
@@ -104,6 +105,15 @@ nib tokenize -m "$SPM" --no-bos -f "$TMP/tok.txt"
 ok $([ $rc = 0 ] && [ "$out" = "15043 13 11526" ]; echo $?) "tokenize -f FILE"
 nib tokenize -m "$SPM"
 ok $([ $rc = 2 ] && one_line_error; echo $?) "tokenize without text: exit 2"
+nib tokenize -m "$BPE" --no-bos "Hello world"
+ok $([ $rc = 0 ] && [ "$out" = "9906 1917" ] && [ -z "$err" ]; echo $?) "tokenize on a byte-level BPE vocabulary"
+nib tokenize -m "$BPE" "Hello world<|eot_id|>"
+ok $([ $rc = 0 ] && [ "$out" = "128000 9906 1917 27 91 68 354 851 91 29" ]; echo $?) "tokenize adds Llama 3's BOS; special-token text stays text"
+# The GPT-2 vocabulary with its pre-tokenizer renamed (general.name changes too).
+LC_ALL=C sed 's/gpt-2/gpt-9/g' "$DATA/vocab/ggml-vocab-gpt-2.gguf" >"$TMP/gpt9.gguf"
+nib tokenize -m "$TMP/gpt9.gguf" "Hello world"
+ok $([ $rc = 0 ] && [ "$out" = "15496 995" ] && one_line_error &&
+	grep -q "warning: .*unknown pre-tokenizer 'gpt-9'" "$TMP/err"; echo $?) "an unknown pre-tokenizer: one warning, GPT-2's splitting"
 
 # ---- logits ----------------------------------------------------------------
 nib logits -m "$STORIES" -p "Once upon a time" -o "$TMP/a.f32"
@@ -122,6 +132,8 @@ ok $([ $rc = 0 ] && echo "$out" | grep -q 'architecture: *llama' && echo "$out" 
 	echo "$out" | grep -q 'memory:.*KV cache'; echo $?) "info describes stories260K"
 nib info -m "$SPM"
 ok $([ $rc = 0 ] && echo "$out" | grep -q 'vocabulary only' && echo "$out" | grep -q '32000 tokens'; echo $?) "info on a vocabulary-only file"
+nib info -m "$BPE"
+ok $([ $rc = 0 ] && echo "$out" | grep -q 'byte-level BPE (pre: llama-bpe), 128256 tokens, BOS 128000 (added), EOS 128009'; echo $?) "info on a byte-level BPE vocabulary"
 nib info -m "$M/tiny256-Q4_K_M.gguf"
 ok $([ $rc = 0 ] && echo "$out" | grep -q 'Q4_K x13' && echo "$out" | grep -q 'runs on CPU: *no'; echo $?) "info describes a model it cannot run yet"
 nib info -m "$M/tiny256-Q8_0.gguf" -c 100

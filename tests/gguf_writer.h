@@ -69,6 +69,16 @@ static inline void gw_kv_str(struct strbuf *b, const char *key, const char *v)
 	gw_str(b, v);
 }
 
+static inline void gw_kv_str_array(struct strbuf *b, const char *key, const char *const *v, size_t n)
+{
+	gw_str(b, key);
+	gw_u32(b, GGUF_TYPE_ARRAY);
+	gw_u32(b, GGUF_TYPE_STRING);
+	gw_u64(b, n);
+	for (size_t i = 0; i < n; i++)
+		gw_str(b, v[i]);
+}
+
 static inline void gw_tensor_info(struct strbuf *b, const char *name, uint32_t n_dims, const uint64_t *ne,
 			   uint32_t type, uint64_t offset)
 {

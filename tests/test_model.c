@@ -36,7 +36,7 @@ static void expect_refused(const struct tiny_spec *spec, const char *want, const
 static void test_refusals(void)
 {
 	expect_refused(&(struct tiny_spec){ .arch = "gpt-j" }, "unsupported architecture 'gpt-j'", "an unknown architecture");
-	expect_refused(&(struct tiny_spec){ .tokenizer = "gpt2" }, "byte-level BPE", "a BPE tokenizer (for now)");
+	expect_refused(&(struct tiny_spec){ .tokenizer = "gpt2" }, "tokenizer.ggml.merges is missing", "a BPE vocabulary without merges");
 	expect_refused(&(struct tiny_spec){ .tokenizer = "wordpiece" }, "unsupported tokenizer 'wordpiece'", "an unknown tokenizer");
 	expect_refused(&(struct tiny_spec){ .n_head = 3 }, "head_count 3 is not a multiple of head_count_kv 2", "a bad GQA ratio");
 	expect_refused(&(struct tiny_spec){ .n_head = 4, .n_head_kv = 8 }, "not a multiple", "more KV heads than heads");

@@ -22,7 +22,7 @@ vg() {
 	err=$(cat "$TMP/err")
 }
 
-for t in test_gguf test_model test_tokenizer test_quant test_sampler test_utf8 test_chat; do
+for t in test_gguf test_model test_tokenizer test_quant test_sampler test_utf8 test_unicode test_chat; do
 	vg "$B/tests/$t"
 	ok $([ $rc = 0 ]; echo $?) "$t is clean under valgrind"
 done
@@ -37,6 +37,8 @@ vg "$NIBBLE" info -m "$M/tiny256-Q4_K_M.gguf"
 ok $([ $rc = 0 ]; echo $?) "nibble info is clean under valgrind"
 vg "$NIBBLE" tokenize -m "$DATA/vocab/ggml-vocab-llama-spm.gguf" "Hello, y'all! How are you 😁 ?我想在apple工作1314151天～"
 ok $([ $rc = 0 ]; echo $?) "nibble tokenize is clean under valgrind"
+vg "$NIBBLE" tokenize -m "$DATA/vocab/ggml-vocab-qwen2.gguf" "Hello, y'all!  How are you 😁 ?我想在apple工作1314151天～ \n\n"
+ok $([ $rc = 0 ]; echo $?) "nibble tokenize on a byte-level BPE vocabulary is clean under valgrind"
 head -c 3000 "$M/stories260K.gguf" >"$TMP/cut.gguf"
 vg "$NIBBLE" run -m "$TMP/cut.gguf" -p x
 ok $([ $rc = 1 ]; echo $?) "a refused file is clean under valgrind (exit 1, not 99)"
