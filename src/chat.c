@@ -186,11 +186,6 @@ done:
 	return rc;
 }
 
-static bool is_end_of_turn(const struct chat *c, int32_t id)
-{
-	return id == c->model->tokenizer->eos;
-}
-
 /* Generates the reply after the prompt now in the cache. */
 static void generate(struct chat *c, struct strbuf *reply, chat_output_fn *out, void *arg, const atomic_bool *cancel)
 {
@@ -227,7 +222,7 @@ static void generate(struct chat *c, struct strbuf *reply, chat_output_fn *out, 
 		id = sampler_sample(c->sampler, c->ctx->logits);
 		sampler_accept(c->sampler, id);
 		n_gen++;
-		if (is_end_of_turn(c, id))
+		if (tokenizer_is_eog(t, id))
 			break;
 		piece.len = text.len = 0;
 		tokenizer_piece(t, id, false, &piece);
