@@ -90,19 +90,48 @@ void chat_set_sampling(struct chat *c, const struct sampler_params *p)
 	c->sampler = sampler_init(p, (int32_t)c->model->hp.n_vocab);
 }
 
-/* Tokenizes a rendered prompt: special-token text becomes special tokens,
- * and BOS is added when the vocabulary wants it and the format did not
- * write it already. */
+/* Where each message's text stands in the rendered prompt, searched in
+ * order; a message whose text the template changed beyond trimming is not
+ * found and not protected. */
+static size_t find_contents(json_object *messages, const char *prompt, struct text_span *spans, size_t max)
+{
+	size_t n = 0, cursor = 0, len = strlen(prompt);
+	for (size_t i = 0; i < json_object_array_length(messages) && n < max; i++) {
+		json_object *v;
+		if (!json_object_object_get_ex(json_object_array_get_idx(messages, i), "content", &v))
+			continue;
+		const char *content = json_object_get_string(v);
+		size_t clen = strlen(content);
+		while (clen && strchr(" \t\n\r", content[clen - 1]))
+			clen--;
+		while (clen && strchr(" \t\n\r", *content))
+			content++, clen--;
+		const char *at = clen ? memmem(prompt + cursor, len - cursor, content, clen) : NULL;
+		if (at) {
+			spans[n++] = (struct text_span){ (size_t)(at - prompt), clen };
+			cursor = (size_t)(at - prompt) + clen;
+		}
+	}
+	return n;
+}
+
+/* Tokenizes a rendered prompt: the format's special-token text becomes
+ * special tokens, the messages' text stays text; BOS is added when the
+ * vocabulary wants it and the format did not write it already. */
 static void tokenize_prompt(const struct chat *c, const char *text, int32_t **ids, size_t *n, size_t *cap)
 {
 	const struct tokenizer *t = c->model->tokenizer;
+	size_t n_msgs = json_object_array_length(c->messages);
+	struct text_span *plain = xmalloc((n_msgs + 1) * sizeof *plain);
+	size_t n_plain = find_contents(c->messages, text, plain, n_msgs);
 	*n = 0;
 	tokenizer_encode(t, "", 0, TOKENIZE_ADD_BOS, ids, n, cap);
-	tokenizer_encode(t, text, strlen(text), TOKENIZE_PARSE_SPECIAL, ids, n, cap);
+	tokenizer_encode_spans(t, text, strlen(text), TOKENIZE_PARSE_SPECIAL, plain, n_plain, ids, n, cap);
 	if (*n >= 2 && (*ids)[0] == t->bos && (*ids)[1] == t->bos) {
 		memmove(*ids, *ids + 1, (*n - 1) * sizeof **ids);
 		(*n)--;
 	}
+	free(plain);
 }
 
 /* Removes the oldest turn: the first user message after the system

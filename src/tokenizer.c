@@ -383,9 +383,21 @@ static void fragment_push(struct fragments *f, size_t off, size_t len, int32_t t
 }
 
 /* Splits the raw fragments of *f at every occurrence of special token id. */
-static void split_at_special(const struct tokenizer *t, const char *text, struct fragments *f, int32_t id)
+static bool overlaps(const struct text_span *spans, size_t n, size_t off, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (off < spans[i].off + spans[i].len && spans[i].off < off + len)
+			return true;
+	return false;
+}
+
+/* Splits the raw fragments of *f at every occurrence of special token id,
+ * except occurrences of a control token inside a plain span. */
+static void split_at_special(const struct tokenizer *t, const char *text, struct fragments *f, int32_t id,
+			     const struct text_span *plain, size_t n_plain)
 {
 	const struct gguf_str *sp = &t->text[id];
+	bool anywhere = t->types[id] == TOKEN_USER_DEFINED;
 	struct fragments out = { 0 };
 	for (size_t i = 0; i < f->n; i++) {
 		struct fragment fr = f->v[i];
@@ -393,16 +405,20 @@ static void split_at_special(const struct tokenizer *t, const char *text, struct
 			fragment_push(&out, fr.off, fr.len, fr.token);
 			continue;
 		}
-		size_t pos = fr.off, end = fr.off + fr.len;
-		while (pos < end) {
-			const char *hit = memmem(text + pos, end - pos, sp->ptr, sp->len);
+		size_t pos = fr.off, search = fr.off, end = fr.off + fr.len;
+		while (search < end) {
+			const char *hit = memmem(text + search, end - search, sp->ptr, sp->len);
 			if (!hit)
 				break;
 			size_t at = (size_t)(hit - text);
+			if (!anywhere && overlaps(plain, n_plain, at, sp->len)) {
+				search = at + 1;
+				continue;
+			}
 			if (at > pos)
 				fragment_push(&out, pos, at - pos, -1);
 			fragment_push(&out, at, sp->len, id);
-			pos = at + sp->len;
+			pos = search = at + sp->len;
 		}
 		if (pos < end)
 			fragment_push(&out, pos, end - pos, -1);
@@ -413,6 +429,12 @@ static void split_at_special(const struct tokenizer *t, const char *text, struct
 
 void tokenizer_encode(const struct tokenizer *t, const char *text, size_t len, unsigned flags,
 		      int32_t **ids, size_t *n, size_t *cap)
+{
+	tokenizer_encode_spans(t, text, len, flags, NULL, 0, ids, n, cap);
+}
+
+void tokenizer_encode_spans(const struct tokenizer *t, const char *text, size_t len, unsigned flags,
+			    const struct text_span *plain, size_t n_plain, int32_t **ids, size_t *n, size_t *cap)
 {
 	/* Special tokens are cut out first, longest text first, as llama.cpp
 	 * does; control and unknown tokens only when asked, user-defined ones
@@ -428,7 +450,7 @@ void tokenizer_encode(const struct tokenizer *t, const char *text, size_t len, u
 		if (!(flags & TOKENIZE_PARSE_SPECIAL) && t->types[id] != TOKEN_USER_DEFINED)
 			continue;
 		if (present[(unsigned char)t->text[id].ptr[0]] && t->text[id].len <= len)
-			split_at_special(t, text, &f, id);
+			split_at_special(t, text, &f, id, plain, n_plain);
 	}
 
 	bool after_special = true; /* the text start counts as "after a special token" */

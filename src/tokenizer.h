@@ -72,6 +72,17 @@ enum tokenize_flags {
 void tokenizer_encode(const struct tokenizer *t, const char *text, size_t len, unsigned flags,
 		      int32_t **ids, size_t *n, size_t *cap);
 
+/* A range of bytes of a text. */
+struct text_span {
+	size_t off, len;
+};
+
+/* tokenizer_encode, except that with TOKENIZE_PARSE_SPECIAL control-token
+ * text inside the plain spans stays text: a chat prompt's markup becomes
+ * special tokens, what the user typed does not. */
+void tokenizer_encode_spans(const struct tokenizer *t, const char *text, size_t len, unsigned flags,
+			    const struct text_span *plain, size_t n_plain, int32_t **ids, size_t *n, size_t *cap);
+
 /* The bytes token id stands for, appended to out.  Control tokens give
  * nothing, user-defined tokens their text.  strip_space drops a leading
  * space (SentencePiece does this for the first token after BOS). */

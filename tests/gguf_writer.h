@@ -272,4 +272,130 @@ static inline void tiny_model(struct strbuf *b, const struct tiny_spec *s)
 	}
 }
 
+
+/* ---- a micro model around a real vocabulary ----------------------------- */
+
+enum { MICRO_EMBD = 32, MICRO_FF = 64, MICRO_LAYERS = 2, MICRO_HEADS = 4, MICRO_KV_HEADS = 2 };
+
+/* Writes value v (of any type) in GGUF encoding. */
+static inline void micro_put_value(struct strbuf *b, const struct gguf_value *v)
+{
+	if (v->type == GGUF_TYPE_STRING) {
+		gw_u64(b, v->str.len);
+		gw_bytes(b, v->str.ptr, v->str.len);
+	} else if (v->type == GGUF_TYPE_ARRAY) {
+		const struct gguf_array *a = &v->arr;
+		gw_u32(b, a->type);
+		gw_u64(b, a->count);
+		for (uint64_t i = 0; i < a->count; i++) {
+			if (a->type == GGUF_TYPE_STRING) {
+				gw_u64(b, a->strs[i].len);
+				gw_bytes(b, a->strs[i].ptr, a->strs[i].len);
+			} else if (a->type == GGUF_TYPE_ARRAY) {
+				micro_put_value(b, &a->items[i]);
+			}
+		}
+		if (a->type != GGUF_TYPE_STRING && a->type != GGUF_TYPE_ARRAY)
+			gw_bytes(b, a->data, a->count * gguf_type_size(a->type));
+	} else {
+		gw_bytes(b, &v->u, gguf_type_size(v->type)); /* little-endian: the low bytes */
+	}
+}
+
+static inline void micro_put_tensor_data(struct strbuf *b, uint64_t n, bool ones, uint64_t *state)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		*state = *state * 6364136223846793005ull + 1442695040888963407ull;
+		float f = ones ? 1.0f : ((float)(*state >> 40) / (1 << 24) - 0.5f) * 0.5f;
+		uint16_t h = f32_to_fp16(f);
+		if (ones)
+			gw_bytes(b, &f, 4);
+		else
+			gw_bytes(b, &h, 2);
+	}
+	gw_pad(b, 32);
+}
+
+/* Writes to out_path a random-weight llama model (F16 matrices, tied output)
+ * with the tokenizer and chat template of vocab_path.  0, or -1 with error(). */
+static inline int micro_model(const char *vocab_path, const char *out_path)
+{
+	struct gguf *v = gguf_open(vocab_path);
+	const struct gguf_array *tokens;
+	if (!v || gguf_get_arr(v, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tokens) != 1) {
+		if (v)
+			error("no vocabulary");
+		gguf_close(v);
+		return -1;
+	}
+	uint64_t n_vocab = tokens->count;
+
+	struct strbuf kv = { 0 };
+	uint64_t n_kv = 0;
+	for (uint64_t i = 0; i < v->n_kv; i++) {
+		const struct gguf_kv *e = &v->kvs[i];
+		if (e->key.len < 10 || memcmp(e->key.ptr, "tokenizer.", 10) != 0)
+			continue; /* only the tokenizer and its chat template */
+		gw_u64(&kv, e->key.len);
+		gw_bytes(&kv, e->key.ptr, e->key.len);
+		gw_u32(&kv, e->value.type);
+		micro_put_value(&kv, &e->value);
+		n_kv++;
+	}
+	gw_kv_str(&kv, "general.architecture", "llama");
+	gw_kv_str(&kv, "general.name", "mkmodel micro");
+	gw_kv_u32(&kv, "llama.context_length", 4096);
+	gw_kv_u32(&kv, "llama.embedding_length", MICRO_EMBD);
+	gw_kv_u32(&kv, "llama.block_count", MICRO_LAYERS);
+	gw_kv_u32(&kv, "llama.feed_forward_length", MICRO_FF);
+	gw_kv_u32(&kv, "llama.attention.head_count", MICRO_HEADS);
+	gw_kv_u32(&kv, "llama.attention.head_count_kv", MICRO_KV_HEADS);
+	gw_kv_f32(&kv, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+	n_kv += 9;
+
+	struct {
+		char name[64];
+		uint64_t ne[2];
+		uint32_t n_dims;
+	} t[2 + 9 * MICRO_LAYERS];
+	int n_t = 0;
+	uint64_t kv_dim = MICRO_EMBD / MICRO_HEADS * MICRO_KV_HEADS;
+#define T(nm, d0, d1, nd) (snprintf(t[n_t].name, 64, "%s", nm), t[n_t].ne[0] = d0, t[n_t].ne[1] = d1, t[n_t++].n_dims = nd)
+	T("token_embd.weight", MICRO_EMBD, n_vocab, 2); /* the output matrix is tied to it */
+	T("output_norm.weight", MICRO_EMBD, 1, 1);
+	for (int l = 0; l < MICRO_LAYERS; l++) {
+		char nm[64];
+#define L(sfx, d0, d1, nd) (snprintf(nm, 64, "blk.%d." sfx ".weight", l), T(nm, d0, d1, nd))
+		L("attn_norm", MICRO_EMBD, 1, 1);
+		L("attn_q", MICRO_EMBD, MICRO_EMBD, 2);
+		L("attn_k", MICRO_EMBD, kv_dim, 2);
+		L("attn_v", MICRO_EMBD, kv_dim, 2);
+		L("attn_output", MICRO_EMBD, MICRO_EMBD, 2);
+		L("ffn_norm", MICRO_EMBD, 1, 1);
+		L("ffn_gate", MICRO_EMBD, MICRO_FF, 2);
+		L("ffn_up", MICRO_EMBD, MICRO_FF, 2);
+		L("ffn_down", MICRO_FF, MICRO_EMBD, 2);
+#undef L
+	}
+#undef T
+	struct strbuf b = { 0 };
+	gw_header(&b, 3, (uint64_t)n_t, n_kv);
+	gw_bytes(&b, kv.data, kv.len);
+	uint64_t offset = 0;
+	for (int i = 0; i < n_t; i++) {
+		bool norm = t[i].n_dims == 1;
+		gw_tensor_info(&b, t[i].name, t[i].n_dims, t[i].ne, norm ? GGML_TYPE_F32 : GGML_TYPE_F16, offset);
+		offset += (t[i].ne[0] * t[i].ne[1] * (norm ? 4 : 2) + 31) / 32 * 32;
+	}
+	gw_pad(&b, 32);
+	uint64_t state = 99;
+	for (int i = 0; i < n_t; i++)
+		micro_put_tensor_data(&b, t[i].ne[0] * t[i].ne[1], t[i].n_dims == 1, &state);
+	int rc = gw_save(&b, out_path) == 0 ? 0 : error("cannot write %s", out_path);
+	strbuf_free(&b);
+	strbuf_free(&kv);
+	gguf_close(v);
+	return rc;
+}
+
 #endif

@@ -15,6 +15,7 @@
 
 #include "chat.h"
 #include "fixtures.h"
+#include "gguf_writer.h"
 #include "stop.h"
 #include "tap.h"
 #include "util.h"
@@ -253,11 +254,54 @@ static void test_builtin_formats(void)
 		   chat_family_name(pairs[i].family), pairs[i].case_name, matched[i], compared[i]);
 }
 
+static size_t count_id(const int32_t *ids, size_t n, int32_t id)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += ids[i] == id;
+	return k;
+}
+
+/* With a Llama 3 vocabulary: the prompt's markup becomes special tokens, but
+ * "<|eot_id|>" typed by the user stays text, and replies end at <|eot_id|>. */
+static void test_special_text(void)
+{
+	char path[] = "/tmp/nibble-test-bpe-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	struct model *m = NULL;
+	if (micro_model(fixture("vocab/ggml-vocab-llama-bpe.gguf"), path) == 0)
+		m = model_load(path, MODEL_LOAD_FULL);
+	unlink(path);
+	if (!ok(m != NULL, "a micro model with the Llama 3 vocabulary loads")) {
+		diag("%s", error_message());
+		return;
+	}
+	int32_t eot = strmap_get(&m->tokenizer->index, "<|eot_id|>", 10);
+	struct context_params cp = { .n_ctx = 512, .n_threads = 1 };
+	struct context *ctx = context_init(m, &cp);
+	struct chat_options o = greedy(0);
+	struct chat *c = chat_init(m, ctx, &o, NULL);
+	struct strbuf out = { 0 };
+	chat_send(c, "plain words here", collect, &out, NULL);
+	size_t plain = count_id(c->cached, c->n_cached, eot);
+	chat_clear(c);
+	chat_send(c, "say <|eot_id|> now", collect, &out, NULL);
+	size_t typed = count_id(c->cached, c->n_cached, eot);
+	ok(eot >= 0 && plain > 0 && typed == plain, "typed <|eot_id|> stays text (%zu special tokens both times)", plain);
+	ok(tokenizer_is_eog(m->tokenizer, eot), "<|eot_id|> ends a reply");
+	strbuf_free(&out);
+	chat_free(c);
+	context_free(ctx);
+	model_free(m);
+}
+
 int main(void)
 {
 	fixtures_dir();
 	test_stop();
 	test_builtin_formats();
+	test_special_text();
 	struct model *m = model_load(fixture("models/stories260K.gguf"), MODEL_LOAD_FULL);
 	if (!ok(m != NULL, "stories260K loads"))
 		return tap_done();
