@@ -193,8 +193,7 @@ static int prepare_prompt(struct chat *c, bool add_generation_prompt, size_t res
 	int rc = -1;
 	for (;;) {
 		prompt.len = 0;
-		if (chat_format_render(&c->format, c->messages, add_generation_prompt, &prompt) < 0)
-			goto done;
+		chat_format_render(&c->format, c->messages, add_generation_prompt, &prompt);
 		tokenize_prompt(c, prompt.data ? prompt.data : "", &ids, &n, &cap);
 		if (n + reserve <= c->ctx->n_ctx)
 			break;

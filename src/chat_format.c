@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "template.h"
 #include "util.h"
 
 static const char *const family_names[CHAT_FAMILY_COUNT] = {
@@ -186,8 +187,8 @@ static bool has_token(const struct tokenizer *t, const char *text)
 	return t && strmap_get(&t->index, text, strlen(text)) >= 0;
 }
 
-/* The family whose markers appear in the template text or, without one, in
- * the vocabulary. */
+/* The family whose markers appear in the template text or, failing that,
+ * in the vocabulary. */
 static enum chat_family detect_family(const char *tmpl, const struct tokenizer *t)
 {
 	static const struct {
@@ -205,12 +206,12 @@ static enum chat_family detect_family(const char *tmpl, const struct tokenizer *
 		{ "<|user|>", NULL, CHAT_FAMILY_ZEPHYR },
 		{ "USER:", "ASSISTANT:", CHAT_FAMILY_VICUNA },
 	};
-	for (size_t i = 0; i < ARRAY_LEN(rules); i++) {
-		bool hit = tmpl ? strstr(tmpl, rules[i].marker) && (!rules[i].also || strstr(tmpl, rules[i].also))
-				: has_token(t, rules[i].marker) && (!rules[i].also || has_token(t, rules[i].also));
-		if (hit)
+	for (size_t i = 0; tmpl && i < ARRAY_LEN(rules); i++)
+		if (strstr(tmpl, rules[i].marker) && (!rules[i].also || strstr(tmpl, rules[i].also)))
 			return rules[i].family;
-	}
+	for (size_t i = 0; i < ARRAY_LEN(rules); i++)
+		if (has_token(t, rules[i].marker) && (!rules[i].also || has_token(t, rules[i].also)))
+			return rules[i].family;
 	return CHAT_FAMILY_PLAIN;
 }
 
@@ -266,9 +267,80 @@ void chat_format_free(struct chat_format *f)
 	f->template_src = f->bos = f->eos = NULL;
 }
 
-int chat_format_render(struct chat_format *f, json_object *messages, bool add_generation_prompt,
+/* A copy of messages with the system message's text put before the first
+ * user message's, for templates that refuse a system role. */
+static json_object *fold_system(json_object *messages)
+{
+	json_object *out = json_object_new_array();
+	const char *system = NULL;
+	for (size_t i = 0; i < json_object_array_length(messages); i++) {
+		json_object *m = json_object_array_get_idx(messages, i);
+		const char *role = field(m, "role");
+		if (!strcmp(role, "system")) {
+			system = field(m, "content");
+			continue;
+		}
+		if (system && !strcmp(role, "user")) {
+			struct strbuf text = { 0 };
+			strbuf_append(&text, system, strlen(system));
+			strbuf_append(&text, "\n\n", 2);
+			strbuf_append(&text, field(m, "content"), strlen(field(m, "content")));
+			json_object *u = json_object_new_object();
+			json_object_object_add(u, "role", json_object_new_string("user"));
+			json_object_object_add(u, "content", json_object_new_string(text.data));
+			json_object_array_add(out, u);
+			strbuf_free(&text);
+			system = NULL;
+			continue;
+		}
+		json_object_array_add(out, json_object_get(m));
+	}
+	return out;
+}
+
+static bool has_system(json_object *messages)
+{
+	for (size_t i = 0; i < json_object_array_length(messages); i++)
+		if (!strcmp(field(json_object_array_get_idx(messages, i), "role"), "system"))
+			return true;
+	return false;
+}
+
+static void set_note(struct chat_format *f, bool warn, const char *text)
+{
+	snprintf(f->note, sizeof f->note, "%s", text);
+	f->note_new = true;
+	f->note_warn = warn;
+}
+
+void chat_format_render(struct chat_format *f, json_object *messages, bool add_generation_prompt,
 		       struct strbuf *out)
 {
+	if (f->template_src) {
+		struct template_vars vars = { .bos_token = f->bos, .eos_token = f->eos,
+					      .add_generation_prompt = add_generation_prompt };
+		bool fold = f->fold_system && has_system(messages);
+		json_object *msgs = fold ? fold_system(messages) : json_object_get(messages);
+		int rc = template_render(f->template_src, msgs, &vars, out);
+		json_object_put(msgs);
+		if (rc < 0 && !fold && has_system(messages)) {
+			msgs = fold_system(messages);
+			rc = template_render(f->template_src, msgs, &vars, out);
+			json_object_put(msgs);
+			if (rc == 0) {
+				f->fold_system = true;
+				set_note(f, true, "chat format: the model's template refuses a system prompt; "
+						  "it is put at the start of the first user message instead");
+			}
+		}
+		if (rc == 0)
+			return;
+		char note[sizeof f->note];
+		snprintf(note, sizeof note, "chat format: the model's template failed (%s); using the built-in %s "
+			 "format instead", error_message(), chat_family_name(f->family));
+		set_note(f, true, note);
+		free(f->template_src);
+		f->template_src = NULL;
+	}
 	chat_family_render(f->family, messages, add_generation_prompt, f->bos, f->eos, out);
-	return 0;
 }

@@ -31,7 +31,8 @@ struct chat_format {
 	char *bos, *eos;          /* BOS/EOS token texts, as templates see them */
 	bool fold_system;         /* the template refuses a system message: merge it into the first user turn */
 	char note[512];           /* what is used and why, for stderr or the status bar */
-	bool note_new;            /* note changed since it was last read */
+	bool note_new;            /* note changed since it was last shown */
+	bool note_warn;           /* note tells of a fallback: show it even when not verbose */
 };
 
 /* Chooses the format for model m.  override: NULL, a family name ("chatml")
@@ -42,8 +43,8 @@ void chat_format_free(struct chat_format *f);
 /* Appends the prompt for messages (a json-c array of {role, content}).
  * A template that fails is retried with the system message folded into the
  * first user turn, then replaced by the built-in family for good; f->note
- * says so.  0, or -1 with error() (only for a built-in failure). */
-int chat_format_render(struct chat_format *f, json_object *messages, bool add_generation_prompt,
+ * says so. */
+void chat_format_render(struct chat_format *f, json_object *messages, bool add_generation_prompt,
 		       struct strbuf *out);
 
 /* Renders a built-in family directly. */

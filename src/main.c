@@ -18,6 +18,7 @@ static const char usage[] =
 	"  tokenize   print the token ids of a text\n"
 	"  info       describe a model file and the memory it needs\n"
 	"  list       show the models nibble finds by name\n"
+	"  template   print the prompt a chat template makes of a conversation\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help (or 'nibble COMMAND --help')\n"
@@ -36,6 +37,7 @@ static const struct command {
 	{ "tokenize", cmd_tokenize },
 	{ "info", cmd_info },
 	{ "list", cmd_list },
+	{ "template", cmd_template },
 };
 
 int main(int argc, char **argv)

@@ -85,7 +85,7 @@ void repl_print(void *arg, const char *text, size_t len)
 void repl_report_turn(struct chat *c, bool verbose)
 {
 	const struct chat_stats *s = &c->last;
-	if (c->format.note_new && (verbose || strstr(c->format.note, "instead"))) {
+	if (c->format.note_new && (verbose || c->format.note_warn)) {
 		fprintf(stderr, "nibble: %s\n", c->format.note);
 		c->format.note_new = false;
 	}

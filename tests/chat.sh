@@ -30,6 +30,38 @@ ok $([ $rc = 2 ] && one_line_error; echo $?) "--system and --system-file togethe
 nib chat -m "$STORIES" -p "$(head -c 9000 /dev/zero | tr '\0' 'a')" -c 64
 ok $([ $rc = 1 ] && one_line_error && grep -q 'too long' "$TMP/err"; echo $?) "a question larger than the context: exit 1"
 
+# ---- nibble template and the model's own template ------------------------------
+printf '[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi \\"you\\""}]' >"$TMP/msgs.json"
+printf '{{ bos_token }}{%% for m in messages %%}[{{ m.role }}]{{ m.content }}{{ eos_token }}{%% endfor %%}{%% if add_generation_prompt %%}[assistant]{%% endif %%}' >"$TMP/t.jinja"
+"$NIBBLE" template --template-file "$TMP/t.jinja" --messages "$TMP/msgs.json" --bos-token '<s>' --eos-token '</s>' >"$TMP/out"
+ok $([ $? = 0 ] && [ "$(cat "$TMP/out"; echo x)" = '<s>[system]Be brief.</s>[user]Hi "you"</s>[assistant]x' ]; echo $?) \
+	"template renders a template file exactly, with no newline added"
+"$NIBBLE" template --template-file "$TMP/t.jinja" --messages - --no-generation-prompt <"$TMP/msgs.json" >"$TMP/out"
+ok $([ "$(cat "$TMP/out")" = '[system]Be brief.[user]Hi "you"' ]; echo $?) "--no-generation-prompt, messages from stdin"
+nib template -m "$DATA/vocab/ggml-vocab-qwen2.gguf" --messages "$TMP/msgs.json"
+ok $([ $rc = 0 ] && [ "$(printf '%s' "$out" | head -1)" = '<|im_start|>system' ] && printf '%s' "$out" | tail -1 | grep -qx '<|im_start|>assistant'; echo $?) \
+	"template -m renders the model's own template"
+printf '{{ raise_exception("no system role here") }}' >"$TMP/raise.jinja"
+nib template --template-file "$TMP/raise.jinja" --messages "$TMP/msgs.json"
+ok $([ $rc = 1 ] && one_line_error && grep -q 'no system role here' "$TMP/err"; echo $?) "a template that raises: exit 1 with its message"
+nib template -m "$STORIES" --messages "$TMP/msgs.json"
+ok $([ $rc = 1 ] && one_line_error && grep -q 'no chat template' "$TMP/err"; echo $?) "a model without a template: exit 1"
+nib template --messages "$TMP/msgs.json"
+ok $([ $rc = 2 ] && one_line_error; echo $?) "template without -m or --template-file: exit 2"
+printf '{"role": "user"}' >"$TMP/bad.json"
+nib template --template-file "$TMP/t.jinja" --messages "$TMP/bad.json"
+ok $([ $rc = 1 ] && one_line_error && grep -q 'list of messages' "$TMP/err"; echo $?) "messages that are not a list: exit 1"
+
+"$NIBBLE_BUILDDIR/tests/mkmodel" "$DATA/vocab/ggml-vocab-llama-bpe.gguf" "$TMP/llama3.gguf"
+nib chat -m "$TMP/llama3.gguf" -p "Hello" -n 6 --seed 3 -v
+ok $([ $rc = 0 ] && grep -q "chat format: the model's template" "$TMP/err"; echo $?) "chat uses a Llama 3 model's own template"
+printf '{%% for m in messages %%}{%% if m.role == "system" %%}{{ raise_exception("System role not supported") }}{%% endif %%}<{{ m.role }}>{{ m.content }}{%% endfor %%}<assistant>' >"$TMP/nosys.jinja"
+nib chat -m "$TMP/llama3.gguf" -p "Hello" --system "Be brief." -n 4 --chat-template "$TMP/nosys.jinja"
+ok $([ $rc = 0 ] && grep -q 'refuses a system prompt' "$TMP/err"; echo $?) "a template that refuses a system prompt gets it folded in, and says so"
+nib chat -m "$TMP/llama3.gguf" -p "Hello" -n 4 --chat-template "$TMP/raise.jinja"
+ok $([ $rc = 0 ] && grep -q 'template failed (no system role here); using the built-in llama3 format' "$TMP/err"; echo $?) \
+	"a failing template falls back to the family's built-in format, and says so"
+
 # ---- the REPL through a pipe -------------------------------------------------
 cat >"$TMP/session.txt" <<IN
 Hello there
