@@ -331,22 +331,26 @@ static int slice_indices(int64_t len, struct tpl_value vstart, struct tpl_value 
 	return 0;
 }
 
-static bool is_slice_part(struct tpl_value v)
-{
-	return v.type == TPL_INT || v.type == TPL_NONE || v.type == TPL_UNDEFINED;
-}
-
+/* Slices are Python subscripts in Jinja too: only strings and lists take
+ * them, with integers or none as bounds. */
 static int slice(struct tpl_ctx *ctx, struct tpl_value obj, struct tpl_value start, struct tpl_value stop,
 		 struct tpl_value step, struct tpl_value *out)
 {
+	struct tpl_value parts[3] = { start, stop, step };
 	int64_t first, stride, count;
 	if (obj.type == TPL_UNDEFINED)
 		return tpl_undefined_error(obj);
-	if ((obj.type != TPL_LIST && obj.type != TPL_STRING) || !is_slice_part(start) || !is_slice_part(stop) ||
-	    !is_slice_part(step)) {
-		*out = tpl_undefined_why("%s object cannot be sliced like that", tpl_type_name(obj));
-		return 0;
+	if (obj.type != TPL_LIST && obj.type != TPL_STRING)
+		return error("'%s' object is not subscriptable", tpl_type_name(obj));
+	for (int i = 0; i < 3; i++) {
+		if (parts[i].type == TPL_BOOL)
+			parts[i] = tpl_int(parts[i].as.boolean);
+		else if (parts[i].type != TPL_INT && parts[i].type != TPL_NONE)
+			return error("slice indices must be integers or None");
 	}
+	start = parts[0];
+	stop = parts[1];
+	step = parts[2];
 	if (obj.type == TPL_LIST) {
 		const struct tpl_list *l = obj.as.list;
 		if (slice_indices((int64_t)l->len, start, stop, step, &first, &stride, &count) < 0 ||
@@ -430,7 +434,11 @@ int tpl_contains(struct tpl_ctx *ctx, struct tpl_value container, struct tpl_val
 		for (size_t i = 0; i < container.as.list->len && !*out; i++)
 			*out = tpl_equal(container.as.list->items[i], item);
 		return 0;
-	case TPL_DICT: *out = tpl_dict_get(container, item) != NULL; return 0;
+	case TPL_DICT:
+		if (item.type == TPL_DICT || (item.type == TPL_LIST && !item.as.list->tuple))
+			return error("unhashable type: '%s'", tpl_type_name(item));
+		*out = tpl_dict_get(container, item) != NULL;
+		return 0;
 	default: return error("argument of type '%s' is not iterable", tpl_type_name(container));
 	}
 }
@@ -613,8 +621,7 @@ static int repeat(struct tpl_ctx *ctx, struct tpl_value seq, int64_t times, stru
 	return 0;
 }
 
-static int binary_op(struct tpl_ctx *ctx, enum tpl_op op, struct tpl_value a, struct tpl_value b,
-		     struct tpl_value *out)
+int tpl_binary_op(struct tpl_ctx *ctx, enum tpl_op op, struct tpl_value a, struct tpl_value b, struct tpl_value *out)
 {
 	if (op == TPL_OP_CONCAT) {
 		struct strbuf sb = { 0 };
@@ -654,8 +661,12 @@ static int binary_op(struct tpl_ctx *ctx, enum tpl_op op, struct tpl_value a, st
 		if (a_int && b_seq)
 			return repeat(ctx, b, to_int(a), out);
 	}
-	if (op == TPL_OP_MOD && a.type == TPL_STRING)
-		return error("string formatting with '%%' is not supported; use format()");
+	if (op == TPL_OP_MOD && a.type == TPL_STRING) {
+		/* a tuple gives the arguments, anything else is the one argument */
+		bool tuple = b.type == TPL_LIST && b.as.list->tuple;
+		return tpl_percent_format(ctx, a.as.string, tuple ? b.as.list->items : &b, tuple ? b.as.list->len : 1,
+					  b, out);
+	}
 	return error("unsupported operand type(s) for %s: '%s' and '%s'", op_symbol(op), tpl_type_name(a),
 		     tpl_type_name(b));
 }
@@ -875,14 +886,14 @@ static int eval_node(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_
 							     n->kind == TPL_N_NEG ? "-" : "+", tpl_type_name(a));
 			break;
 		}
-		rc = n->kind == TPL_N_POS ? binary_op(ctx, TPL_OP_ADD, tpl_int(0), a, out)
-					  : binary_op(ctx, TPL_OP_SUB, tpl_int(0), a, out);
+		rc = n->kind == TPL_N_POS ? tpl_binary_op(ctx, TPL_OP_ADD, tpl_int(0), a, out)
+					  : tpl_binary_op(ctx, TPL_OP_SUB, tpl_int(0), a, out);
 		if (rc == 0 && a.type == TPL_FLOAT && n->kind == TPL_N_NEG)
 			*out = tpl_float(-a.as.number); /* keeps the sign of -0.0 */
 		break;
 	case TPL_N_BINARY:
 		if (eval(ctx, f, n->u.binary.left, &a) == 0 && eval(ctx, f, n->u.binary.right, &b) == 0)
-			rc = binary_op(ctx, n->u.binary.op, a, b, out);
+			rc = tpl_binary_op(ctx, n->u.binary.op, a, b, out);
 		break;
 	case TPL_N_AND:
 	case TPL_N_OR:

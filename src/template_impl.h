@@ -446,6 +446,8 @@ int tpl_take_string(struct tpl_ctx *ctx, struct strbuf *sb, struct tpl_value *ou
 int tpl_getattr(struct tpl_value obj, const char *name, struct tpl_value *out);
 int tpl_getitem(struct tpl_value obj, struct tpl_value key, struct tpl_value *out);
 int tpl_call(struct tpl_ctx *ctx, struct tpl_value callee, const struct tpl_args *args, struct tpl_value *out);
+/* a + b, a % b, a ~ b... with Python's semantics (not comparisons). */
+int tpl_binary_op(struct tpl_ctx *ctx, enum tpl_op op, struct tpl_value a, struct tpl_value b, struct tpl_value *out);
 /* The items of anything a for loop can walk, as a list (a new reference). */
 int tpl_iterate(struct tpl_ctx *ctx, struct tpl_value v, struct tpl_value *out);
 int tpl_contains(struct tpl_ctx *ctx, struct tpl_value container, struct tpl_value item, bool *out);
@@ -507,6 +509,10 @@ struct tpl_line {
 	size_t start, end, next;
 };
 size_t tpl_split_lines(const struct tpl_string *s, struct tpl_line **out);
+/* Python's fmt % args: printf-style conversions of args, or of the
+ * entries of mapping (a dict, or undefined) for %(key)s. */
+int tpl_percent_format(struct tpl_ctx *ctx, const struct tpl_string *fmt, const struct tpl_value *args,
+		       size_t n_args, struct tpl_value mapping, struct tpl_value *out);
 /* dict.items(): a list of (key, value) tuples. */
 int tpl_dict_items(struct tpl_ctx *ctx, struct tpl_value dict, struct tpl_value *out);
 

@@ -413,7 +413,13 @@ int tpl_write_repr(struct strbuf *sb, struct tpl_value v, int depth)
 		return error("a value is nested too deeply to print");
 	switch (v.type) {
 	case TPL_UNDEFINED: write_cstr(sb, "Undefined"); return 0;
-	case TPL_STRING: tpl_write_str_repr(sb, v.as.string->data, v.as.string->len); return 0;
+	case TPL_STRING:
+		if (v.as.string->markup)
+			write_cstr(sb, "Markup(");
+		tpl_write_str_repr(sb, v.as.string->data, v.as.string->len);
+		if (v.as.string->markup)
+			write_cstr(sb, ")");
+		return 0;
 	case TPL_LIST:
 		write_cstr(sb, v.as.list->tuple ? "(" : "[");
 		for (size_t i = 0; i < v.as.list->len; i++) {
