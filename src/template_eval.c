@@ -126,6 +126,20 @@ int tpl_charge(struct tpl_ctx *ctx, size_t n)
 	return 0;
 }
 
+/* The evaluator recurses as deep as a template nests (macros calling
+ * macros, long operator chains).  It stops at a fixed amount of stack
+ * rather than a count of calls, as frame sizes vary with the compiler and
+ * grow several times under sanitizers. */
+static int check_stack(const struct tpl_ctx *ctx)
+{
+	char here;
+	uintptr_t at = (uintptr_t)&here;
+	size_t used = at < ctx->stack_base ? ctx->stack_base - at : at - ctx->stack_base;
+	if (used > TPL_MAX_STACK)
+		return error("the template recurses too deeply");
+	return 0;
+}
+
 /* Adds "template line N: " to the error unless some inner node did. */
 static int locate(struct tpl_ctx *ctx, const struct tpl_node *n)
 {
@@ -927,12 +941,9 @@ static int eval_node(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_
 
 static int eval(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_node *n, struct tpl_value *out)
 {
-	int rc;
-	if (++ctx->depth > TPL_MAX_EVAL_DEPTH)
-		rc = error("the template recurses too deeply");
-	else
+	int rc = check_stack(ctx);
+	if (rc == 0)
 		rc = eval_node(ctx, f, n, out);
-	ctx->depth--;
 	if (rc == 0 && tpl_depth(*out) > TPL_MAX_NESTING) {
 		tpl_unref(*out);
 		rc = error("lists or dicts nested more than %d deep", TPL_MAX_NESTING);
@@ -1283,12 +1294,9 @@ static int exec_node(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_
 static int exec_body(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_body *b, struct strbuf *out)
 {
 	for (size_t i = 0; i < b->len && ctx->control == TPL_CONTROL_NONE; i++) {
-		int rc;
-		if (++ctx->depth > TPL_MAX_EVAL_DEPTH)
-			rc = error("the template recurses too deeply");
-		else
+		int rc = check_stack(ctx);
+		if (rc == 0)
 			rc = exec_node(ctx, f, b->nodes[i], out);
-		ctx->depth--;
 		if (rc < 0)
 			return locate(ctx, b->nodes[i]);
 	}
@@ -1297,5 +1305,7 @@ static int exec_body(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_
 
 int tpl_exec(struct tpl_ctx *ctx, const struct tpl_body *body, struct strbuf *out)
 {
+	char base;
+	ctx->stack_base = (uintptr_t)&base;
 	return exec_body(ctx, ctx->root, body, out);
 }

@@ -17,7 +17,7 @@
 #define TPL_MAX_STEPS 100000             /* loop iterations plus macro calls per render */
 #define TPL_MAX_CALL_DEPTH 64            /* macros calling macros */
 #define TPL_MAX_NESTING 100              /* brackets and blocks in the source; lists in lists */
-#define TPL_MAX_EVAL_DEPTH 2000          /* evaluator recursion, all macro calls together */
+#define TPL_MAX_STACK ((size_t)512 << 10) /* bytes of stack the evaluator may use */
 #define TPL_MAX_WORK ((size_t)256 << 20) /* bytes of text and list slots made or searched */
 #define TPL_MAX_RANGE 100000             /* items of range(), as in Jinja's sandbox */
 
@@ -421,7 +421,8 @@ struct tpl_ctx {
 	struct tpl_frame *root;
 	time_t now;
 	size_t steps, work;
-	int depth, call_depth;
+	uintptr_t stack_base; /* where the stack was when the render began */
+	int call_depth;
 	bool located; /* the error message already says where (or is the template's own) */
 	enum tpl_control control;
 	struct tpl_value *namespaces; /* every namespace made, to break cycles at the end */
