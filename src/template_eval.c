@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strmap.h"
 #include "template_impl.h"
+
+/* Scopes with more variables than this look them up through a hash map. */
+#define FRAME_INDEX_FROM 16
 
 struct tpl_var {
 	const char *name; /* owned by the syntax tree, or a string constant */
@@ -23,6 +27,7 @@ struct tpl_frame {
 	struct tpl_frame *parent;
 	size_t len, cap;
 	struct tpl_var *vars;
+	struct strmap index; /* name -> position in vars, once there are many */
 };
 
 static struct tpl_frame *frame_new(struct tpl_frame *parent)
@@ -40,6 +45,7 @@ static void frame_clear(struct tpl_frame *f)
 	for (size_t i = 0; i < f->len; i++)
 		tpl_unref(f->vars[i].value);
 	free(f->vars);
+	strmap_free(&f->index);
 	f->vars = NULL;
 	f->len = f->cap = 0;
 }
@@ -63,6 +69,10 @@ static void frame_pop(struct tpl_frame *f)
 
 static struct tpl_value *frame_find(struct tpl_frame *f, const char *name)
 {
+	if (f->index.cap) {
+		int32_t i = strmap_get(&f->index, name, strlen(name));
+		return i < 0 ? NULL : &f->vars[i].value;
+	}
 	for (size_t i = 0; i < f->len; i++)
 		if (!strcmp(f->vars[i].name, name))
 			return &f->vars[i].value;
@@ -83,6 +93,13 @@ static void frame_set(struct tpl_frame *f, const char *name, struct tpl_value va
 		f->vars = xrealloc(f->vars, f->cap * sizeof *f->vars);
 	}
 	f->vars[f->len++] = (struct tpl_var){ name, value };
+	if (!f->index.cap && f->len >= FRAME_INDEX_FROM) {
+		strmap_init(&f->index, f->len);
+		for (size_t i = 0; i + 1 < f->len; i++)
+			strmap_put(&f->index, f->vars[i].name, strlen(f->vars[i].name), (int32_t)i);
+	}
+	if (f->index.cap)
+		strmap_put(&f->index, name, strlen(name), (int32_t)(f->len - 1));
 }
 
 void tpl_ctx_init(struct tpl_ctx *ctx, time_t now)
@@ -174,7 +191,6 @@ static struct tpl_value macro_value(const struct tpl_node *macro, struct tpl_fra
 static int loop_cycle(struct tpl_ctx *ctx, struct tpl_value self, const struct tpl_args *args,
 		      struct tpl_value *out)
 {
-	(void)ctx;
 	if (args->n_pos == 0)
 		return error("no items for cycling given");
 	*out = tpl_ref(args->pos[self.as.loop->index0 % args->n_pos]);

@@ -265,6 +265,12 @@ static void check_errors(void)
 		strbuf_append(&src, "{% if 1 %}", 10);
 	check_error("deeply nested blocks are refused", src.data, NULL, "nested too deeply");
 	strbuf_free(&src);
+	strbuf_append(&src, "{% if x %}", 10);
+	for (int i = 0; i < 5000; i++)
+		strbuf_append(&src, "{% elif x %}", 12);
+	strbuf_append(&src, "{% endif %}", 11);
+	check_error("very long elif chains are refused", src.data, NULL, "nested too deeply");
+	strbuf_free(&src);
 	strbuf_append(&src, "{{ 1", 4);
 	for (int i = 0; i < 5000; i++)
 		strbuf_append(&src, " + 1", 4);
