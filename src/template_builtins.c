@@ -12,6 +12,7 @@
 
 #include "template_impl.h"
 
+/* The most parameters a built-in declares. */
 #define MAX_PARAMS 8
 
 int tpl_bind(const struct tpl_args *args, const char *who, const char *const *params, size_t n_required,
@@ -96,9 +97,11 @@ static int get_path(struct tpl_value item, struct tpl_value path, struct tpl_val
 	while (p <= end) {
 		const char *dot = memchr(p, '.', (size_t)(end - p));
 		size_t len = (size_t)((dot ? dot : end) - p);
+		size_t digits = 0;
 		int64_t index;
-		key = len && tpl_parse_int(p, len, 10, &index) && p[0] >= '0' && p[0] <= '9' ? tpl_int(index)
-											   : tpl_str(p, len);
+		while (digits < len && p[digits] >= '0' && p[digits] <= '9')
+			digits++;
+		key = len && digits == len && tpl_parse_int(p, len, 10, &index) ? tpl_int(index) : tpl_str(p, len);
 		int rc = tpl_getitem(v, key, &next);
 		tpl_unref(key);
 		tpl_unref(v);
@@ -117,7 +120,7 @@ static int get_path(struct tpl_value item, struct tpl_value path, struct tpl_val
 
 static int f_abs(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
-	if (tpl_bind(a, "abs", (const char *const[]){ NULL }, 0, NULL) < 0)
+	if (tpl_no_args(a, "abs") < 0)
 		return -1;
 	switch (v.type) {
 	case TPL_BOOL: *out = tpl_int(v.as.boolean); return 0;
@@ -136,7 +139,7 @@ static int case_filter(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl
 		       enum tpl_case style, struct tpl_value *out)
 {
 	struct tpl_value text;
-	if (tpl_bind(a, who, (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_to_string(v, &text) < 0)
+	if (tpl_no_args(a, who) < 0 || tpl_to_string(v, &text) < 0)
 		return -1;
 	int rc = tpl_change_case(ctx, text.as.string, style, out);
 	tpl_unref(text);
@@ -179,7 +182,7 @@ static int f_escape(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_ar
 {
 	struct tpl_value text;
 	struct strbuf sb = { 0 };
-	if (tpl_bind(a, "escape", (const char *const[]){ NULL }, 0, NULL) < 0)
+	if (tpl_no_args(a, "escape") < 0)
 		return -1;
 	if (v.type == TPL_STRING && v.as.string->markup) {
 		*out = tpl_ref(v);
@@ -198,7 +201,7 @@ static int f_escape(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_ar
 static int f_safe(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
 	struct tpl_value text;
-	if (tpl_bind(a, "safe", (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_to_string(v, &text) < 0)
+	if (tpl_no_args(a, "safe") < 0 || tpl_to_string(v, &text) < 0)
 		return -1;
 	*out = tpl_str(text.as.string->data, text.as.string->len);
 	out->as.string->markup = true;
@@ -208,7 +211,7 @@ static int f_safe(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args
 
 static int f_string(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
-	if (tpl_bind(a, "string", (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_to_string(v, out) < 0)
+	if (tpl_no_args(a, "string") < 0 || tpl_to_string(v, out) < 0)
 		return -1;
 	return tpl_charge(ctx, out->as.string->len);
 }
@@ -218,7 +221,7 @@ static int first_or_last(struct tpl_ctx *ctx, struct tpl_value v, const struct t
 			 struct tpl_value *out)
 {
 	struct tpl_value items;
-	if (tpl_bind(a, last ? "last" : "first", (const char *const[]){ NULL }, 0, NULL) < 0 ||
+	if (tpl_no_args(a, last ? "last" : "first") < 0 ||
 	    tpl_iterate(ctx, v, &items) < 0)
 		return -1;
 	size_t n = items.as.list->len;
@@ -374,7 +377,7 @@ fail:
 
 static int f_items(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
-	if (tpl_bind(a, "items", (const char *const[]){ NULL }, 0, NULL) < 0)
+	if (tpl_no_args(a, "items") < 0)
 		return -1;
 	if (v.type == TPL_UNDEFINED)
 		return tpl_new_list(ctx, 0, out);
@@ -420,7 +423,7 @@ fail:
 
 static int f_length(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
-	if (tpl_bind(a, "length", (const char *const[]){ NULL }, 0, NULL) < 0)
+	if (tpl_no_args(a, "length") < 0)
 		return -1;
 	switch (v.type) {
 	case TPL_UNDEFINED: *out = tpl_int(0); return 0;
@@ -435,7 +438,7 @@ static int f_length(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_ar
 static int f_list(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
 	struct tpl_value items;
-	if (tpl_bind(a, "list", (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_iterate(ctx, v, &items) < 0)
+	if (tpl_no_args(a, "list") < 0 || tpl_iterate(ctx, v, &items) < 0)
 		return -1;
 	if (!items.as.list->tuple) {
 		*out = items;
@@ -523,7 +526,7 @@ static int f_replace(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_a
 static int f_reverse(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
 	struct tpl_value items;
-	if (tpl_bind(a, "reverse", (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_iterate(ctx, v, &items) < 0)
+	if (tpl_no_args(a, "reverse") < 0 || tpl_iterate(ctx, v, &items) < 0)
 		return -1;
 	size_t n = items.as.list->len;
 	if (v.type == TPL_STRING) {
@@ -598,7 +601,7 @@ static int filter_items(struct tpl_ctx *ctx, struct tpl_value v, const struct tp
 {
 	const char *who = keep ? (by_attribute ? "selectattr" : "select") : (by_attribute ? "rejectattr" : "reject");
 	struct tpl_args rest = *a;
-	struct tpl_value attribute = tpl_undefined(), items, list;
+	struct tpl_value attribute = tpl_undefined(), items, list = tpl_undefined();
 	const struct tpl_builtin *test = NULL;
 	if (by_attribute) {
 		if (rest.n_pos == 0)
@@ -626,21 +629,20 @@ static int filter_items(struct tpl_ctx *ctx, struct tpl_value v, const struct tp
 		if (!by_attribute)
 			subject = tpl_ref(item);
 		else if (get_path(item, attribute, &subject) < 0)
-			goto fail_list;
+			goto fail;
 		int rc = test ? test->fn(ctx, subject, &rest, &verdict) : 0;
 		bool pass = test ? tpl_truthy(verdict) : tpl_truthy(subject);
 		tpl_unref(subject);
 		if (rc < 0)
-			goto fail_list;
+			goto fail;
 		if (pass == keep)
 			tpl_list_push(list, tpl_ref(item));
 	}
 	tpl_unref(items);
 	*out = list;
 	return 0;
-fail_list:
-	tpl_unref(list);
 fail:
+	tpl_unref(list);
 	tpl_unref(items);
 	return -1;
 }
@@ -936,7 +938,7 @@ static int f_wordcount(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl
 	struct tpl_value text;
 	int64_t words = 0;
 	bool in_word = false;
-	if (tpl_bind(a, "wordcount", (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_to_string(v, &text) < 0)
+	if (tpl_no_args(a, "wordcount") < 0 || tpl_to_string(v, &text) < 0)
 		return -1;
 	const struct tpl_string *s = text.as.string;
 	for (size_t pos = 0; pos < s->len;) {

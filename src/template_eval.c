@@ -861,9 +861,9 @@ static int eval_slice(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl
 	int rc = -1;
 	for (int i = 0; i < 4; i++)
 		if (nodes[i] && eval(ctx, f, nodes[i], &v[i]) < 0)
-			goto done;
+			goto fail;
 	rc = slice(ctx, v[0], v[1], v[2], v[3], out);
-done:
+fail:
 	for (int i = 0; i < 4; i++)
 		tpl_unref(v[i]);
 	return rc;
