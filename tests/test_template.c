@@ -254,50 +254,56 @@ static void check_errors(void)
 	check_error("mixed types do not compare", "{{ 1 < 'a' }}", NULL, "not supported between");
 	check_error("slicing a number fails as in Python", "{% set n = 5 %}{{ n[1:] }}", NULL, "not subscriptable");
 
-	/* deep nesting must fail cleanly rather than exhaust the stack */
-	struct strbuf src = { 0 };
-	strbuf_append(&src, "{{ ", 3);
-	for (int i = 0; i < 5000; i++)
-		strbuf_append(&src, "(", 1);
-	check_error("deeply nested parentheses are refused", src.data, NULL, "nested too deeply");
-	strbuf_free(&src);
-	for (int i = 0; i < 2000; i++)
-		strbuf_append(&src, "{% if 1 %}", 10);
-	check_error("deeply nested blocks are refused", src.data, NULL, "nested too deeply");
-	strbuf_free(&src);
-	strbuf_append(&src, "{% if x %}", 10);
-	for (int i = 0; i < 5000; i++)
-		strbuf_append(&src, "{% elif x %}", 12);
-	strbuf_append(&src, "{% endif %}", 11);
-	check_error("very long elif chains are refused", src.data, NULL, "nested too deeply");
-	strbuf_free(&src);
-	strbuf_append(&src, "{{ 1", 4);
-	for (int i = 0; i < 5000; i++)
-		strbuf_append(&src, " + 1", 4);
-	strbuf_append(&src, " }}", 3);
-	check_error("very long operator chains are refused", src.data, NULL, "nested too deeply");
-	strbuf_free(&src);
-	/* how deep this gets depends on frame sizes (sanitizers): it may render
-	 * or stop, but cleanly */
-	const char *head = "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) ~ 1", *tail = " }}{% endif %}{% endmacro %}{{ f(60) }}";
-	strbuf_append(&src, head, strlen(head));
-	for (int i = 0; i < 250; i++)
-		strbuf_append(&src, " + 1", 4);
-	strbuf_append(&src, tail, strlen(tail));
-	struct strbuf out = { 0 };
-	int rc = render(src.data, NULL, &out);
-	ok(rc == 0 || (rc == -1 && strstr(error_message(), "recurses too deeply")),
-	   "deep macro recursion over long expressions renders or stops cleanly");
-	strbuf_free(&out);
-	strbuf_free(&src);
 	check_error("deeply nested lists are refused",
 		    "{% set ns = namespace(l=[]) %}{% for i in range(1000) %}{% set ns.l = [ns.l] %}{% endfor %}", NULL,
 		    "nested more than");
 
+	struct strbuf out = { 0 };
 	strbuf_append(&out, "kept", 4);
 	ok(render("ok{{ undefined_thing.x }}", NULL, &out) == -1 && strcmp(out.data, "kept") == 0,
 	   "a failed render leaves the output untouched");
 	strbuf_free(&out);
+}
+
+/* head, then middle n times, then tail, in a buffer the caller frees. */
+static char *repeated(const char *head, const char *middle, int n, const char *tail)
+{
+	struct strbuf sb = { 0 };
+	strbuf_append(&sb, head, strlen(head));
+	for (int i = 0; i < n; i++)
+		strbuf_append(&sb, middle, strlen(middle));
+	strbuf_append(&sb, tail, strlen(tail));
+	return sb.data;
+}
+
+/* Deep nesting must fail cleanly rather than exhaust the stack. */
+static void check_nesting(void)
+{
+	static const struct {
+		const char *what, *head, *middle, *tail;
+		int n;
+	} deep[] = {
+		{ "deeply nested parentheses are refused", "{{ ", "(", "", 5000 },
+		{ "deeply nested blocks are refused", "", "{% if 1 %}", "", 2000 },
+		{ "very long elif chains are refused", "{% if x %}", "{% elif x %}", "{% endif %}", 5000 },
+		{ "very long operator chains are refused", "{{ 1", " + 1", " }}", 5000 },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(deep); i++) {
+		char *src = repeated(deep[i].head, deep[i].middle, deep[i].n, deep[i].tail);
+		check_error(deep[i].what, src, NULL, "nested too deeply");
+		free(src);
+	}
+
+	/* how deep this gets depends on frame sizes (sanitizers make them
+	 * bigger): it may render or stop, but cleanly */
+	char *src = repeated("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) ~ 1", " + 1", 250,
+			     " }}{% endif %}{% endmacro %}{{ f(60) }}");
+	struct strbuf out = { 0 };
+	int rc = render(src, NULL, &out);
+	ok(rc == 0 || (rc == -1 && strstr(error_message(), "recurses too deeply")),
+	   "deep macro recursion over long expressions renders or stops cleanly");
+	strbuf_free(&out);
+	free(src);
 }
 
 int main(void)
@@ -305,6 +311,7 @@ int main(void)
 	fixtures_dir();
 	check_features();
 	check_errors();
+	check_nesting();
 	check_golden_cases();
 	return tap_done();
 }
