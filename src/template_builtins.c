@@ -12,6 +12,7 @@
 
 #include "template_impl.h"
 
+/* The most parameters a built-in declares. */
 #define MAX_PARAMS 8
 
 int tpl_bind(const struct tpl_args *args, const char *who, const char *const *params, size_t n_required,
@@ -96,9 +97,11 @@ static int get_path(struct tpl_value item, struct tpl_value path, struct tpl_val
 	while (p <= end) {
 		const char *dot = memchr(p, '.', (size_t)(end - p));
 		size_t len = (size_t)((dot ? dot : end) - p);
+		size_t digits = 0;
 		int64_t index;
-		key = len && tpl_parse_int(p, len, 10, &index) && p[0] >= '0' && p[0] <= '9' ? tpl_int(index)
-											   : tpl_str(p, len);
+		while (digits < len && p[digits] >= '0' && p[digits] <= '9')
+			digits++;
+		key = len && digits == len && tpl_parse_int(p, len, 10, &index) ? tpl_int(index) : tpl_str(p, len);
 		int rc = tpl_getitem(v, key, &next);
 		tpl_unref(key);
 		tpl_unref(v);
@@ -117,7 +120,7 @@ static int get_path(struct tpl_value item, struct tpl_value path, struct tpl_val
 
 static int f_abs(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
-	if (tpl_bind(a, "abs", (const char *const[]){ NULL }, 0, NULL) < 0)
+	if (tpl_no_args(a, "abs") < 0)
 		return -1;
 	switch (v.type) {
 	case TPL_BOOL: *out = tpl_int(v.as.boolean); return 0;
@@ -136,7 +139,7 @@ static int case_filter(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl
 		       enum tpl_case style, struct tpl_value *out)
 {
 	struct tpl_value text;
-	if (tpl_bind(a, who, (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_to_string(v, &text) < 0)
+	if (tpl_no_args(a, who) < 0 || tpl_to_string(v, &text) < 0)
 		return -1;
 	int rc = tpl_change_case(ctx, text.as.string, style, out);
 	tpl_unref(text);
@@ -179,7 +182,7 @@ static int f_escape(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_ar
 {
 	struct tpl_value text;
 	struct strbuf sb = { 0 };
-	if (tpl_bind(a, "escape", (const char *const[]){ NULL }, 0, NULL) < 0)
+	if (tpl_no_args(a, "escape") < 0)
 		return -1;
 	if (v.type == TPL_STRING && v.as.string->markup) {
 		*out = tpl_ref(v);
@@ -198,7 +201,7 @@ static int f_escape(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_ar
 static int f_safe(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
 	struct tpl_value text;
-	if (tpl_bind(a, "safe", (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_to_string(v, &text) < 0)
+	if (tpl_no_args(a, "safe") < 0 || tpl_to_string(v, &text) < 0)
 		return -1;
 	*out = tpl_str(text.as.string->data, text.as.string->len);
 	out->as.string->markup = true;
@@ -208,7 +211,7 @@ static int f_safe(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args
 
 static int f_string(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
-	if (tpl_bind(a, "string", (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_to_string(v, out) < 0)
+	if (tpl_no_args(a, "string") < 0 || tpl_to_string(v, out) < 0)
 		return -1;
 	return tpl_charge(ctx, out->as.string->len);
 }
@@ -218,7 +221,7 @@ static int first_or_last(struct tpl_ctx *ctx, struct tpl_value v, const struct t
 			 struct tpl_value *out)
 {
 	struct tpl_value items;
-	if (tpl_bind(a, last ? "last" : "first", (const char *const[]){ NULL }, 0, NULL) < 0 ||
+	if (tpl_no_args(a, last ? "last" : "first") < 0 ||
 	    tpl_iterate(ctx, v, &items) < 0)
 		return -1;
 	size_t n = items.as.list->len;
@@ -298,6 +301,26 @@ static int f_int(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args 
 	return 0;
 }
 
+/* "%s, %s"|format(a, b) or "%(x)s"|format(x=a): Python's % formatting. */
+static int f_format(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
+{
+	struct tpl_value text, mapping = tpl_undefined();
+	int rc;
+	if (a->n_pos && a->n_kw)
+		return error("format() takes positional or keyword arguments, not both");
+	if (tpl_to_string(v, &text) < 0)
+		return -1;
+	if (a->n_kw) {
+		mapping = tpl_dict_new();
+		for (size_t i = 0; i < a->n_kw; i++)
+			tpl_dict_set(mapping, tpl_cstr(a->kw_names[i]), tpl_ref(a->kw[i]));
+	}
+	rc = tpl_percent_format(ctx, text.as.string, a->pos, a->n_pos, mapping, out);
+	tpl_unref(mapping);
+	tpl_unref(text);
+	return rc;
+}
+
 static int f_indent(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
 	struct tpl_value arg[3], text, indent;
@@ -354,7 +377,7 @@ fail:
 
 static int f_items(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
-	if (tpl_bind(a, "items", (const char *const[]){ NULL }, 0, NULL) < 0)
+	if (tpl_no_args(a, "items") < 0)
 		return -1;
 	if (v.type == TPL_UNDEFINED)
 		return tpl_new_list(ctx, 0, out);
@@ -400,7 +423,7 @@ fail:
 
 static int f_length(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
-	if (tpl_bind(a, "length", (const char *const[]){ NULL }, 0, NULL) < 0)
+	if (tpl_no_args(a, "length") < 0)
 		return -1;
 	switch (v.type) {
 	case TPL_UNDEFINED: *out = tpl_int(0); return 0;
@@ -415,7 +438,7 @@ static int f_length(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_ar
 static int f_list(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
 	struct tpl_value items;
-	if (tpl_bind(a, "list", (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_iterate(ctx, v, &items) < 0)
+	if (tpl_no_args(a, "list") < 0 || tpl_iterate(ctx, v, &items) < 0)
 		return -1;
 	if (!items.as.list->tuple) {
 		*out = items;
@@ -503,7 +526,7 @@ static int f_replace(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_a
 static int f_reverse(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
 	struct tpl_value items;
-	if (tpl_bind(a, "reverse", (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_iterate(ctx, v, &items) < 0)
+	if (tpl_no_args(a, "reverse") < 0 || tpl_iterate(ctx, v, &items) < 0)
 		return -1;
 	size_t n = items.as.list->len;
 	if (v.type == TPL_STRING) {
@@ -578,7 +601,7 @@ static int filter_items(struct tpl_ctx *ctx, struct tpl_value v, const struct tp
 {
 	const char *who = keep ? (by_attribute ? "selectattr" : "select") : (by_attribute ? "rejectattr" : "reject");
 	struct tpl_args rest = *a;
-	struct tpl_value attribute = tpl_undefined(), items, list;
+	struct tpl_value attribute = tpl_undefined(), items, list = tpl_undefined();
 	const struct tpl_builtin *test = NULL;
 	if (by_attribute) {
 		if (rest.n_pos == 0)
@@ -606,21 +629,20 @@ static int filter_items(struct tpl_ctx *ctx, struct tpl_value v, const struct tp
 		if (!by_attribute)
 			subject = tpl_ref(item);
 		else if (get_path(item, attribute, &subject) < 0)
-			goto fail_list;
+			goto fail;
 		int rc = test ? test->fn(ctx, subject, &rest, &verdict) : 0;
 		bool pass = test ? tpl_truthy(verdict) : tpl_truthy(subject);
 		tpl_unref(subject);
 		if (rc < 0)
-			goto fail_list;
+			goto fail;
 		if (pass == keep)
 			tpl_list_push(list, tpl_ref(item));
 	}
 	tpl_unref(items);
 	*out = list;
 	return 0;
-fail_list:
-	tpl_unref(list);
 fail:
+	tpl_unref(list);
 	tpl_unref(items);
 	return -1;
 }
@@ -750,6 +772,111 @@ fail:
 	return rc;
 }
 
+/* min and max: the first smallest or largest item (by attribute, without
+ * case unless case_sensitive); undefined for an empty sequence. */
+static int extreme(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, bool largest,
+		   struct tpl_value *out)
+{
+	struct tpl_value arg[2], items, keys;
+	size_t best = 0;
+	int rc = 0, order;
+	const char *const params[] = { "case_sensitive", "attribute", NULL };
+	if (tpl_bind(a, largest ? "max" : "min", params, 0, arg) < 0 || tpl_iterate(ctx, v, &items) < 0)
+		return -1;
+	if (sort_keys(ctx, items, arg[1], tpl_truthy(arg[0]), &keys) < 0) {
+		tpl_unref(items);
+		return -1;
+	}
+	for (size_t i = 1; i < items.as.list->len && rc == 0; i++) {
+		rc = tpl_compare(keys.as.list->items[i], keys.as.list->items[best], "<", &order);
+		if (rc == 0 && (largest ? order > 0 : order < 0))
+			best = i;
+	}
+	if (rc == 0)
+		*out = items.as.list->len ? tpl_ref(items.as.list->items[best])
+					  : tpl_undefined_why("no aggregated item, the sequence was empty");
+	tpl_unref(keys);
+	tpl_unref(items);
+	return rc;
+}
+
+static int f_min(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
+{
+	return extreme(ctx, v, a, false, out);
+}
+
+static int f_max(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
+{
+	return extreme(ctx, v, a, true, out);
+}
+
+static int f_sum(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
+{
+	struct tpl_value arg[2], items, total;
+	if (tpl_bind(a, "sum", (const char *const[]){ "attribute", "start", NULL }, 0, arg) < 0 ||
+	    tpl_iterate(ctx, v, &items) < 0)
+		return -1;
+	total = tpl_absent(arg[1]) ? tpl_int(0) : tpl_ref(arg[1]);
+	for (size_t i = 0; i < items.as.list->len; i++) {
+		struct tpl_value item, next;
+		int rc;
+		if (tpl_absent_or_none(arg[0]))
+			item = tpl_ref(items.as.list->items[i]);
+		else if (get_path(items.as.list->items[i], arg[0], &item) < 0)
+			goto fail;
+		rc = tpl_binary_op(ctx, TPL_OP_ADD, total, item, &next);
+		tpl_unref(item);
+		if (rc < 0)
+			goto fail;
+		tpl_unref(total);
+		total = next;
+	}
+	tpl_unref(items);
+	*out = total;
+	return 0;
+fail:
+	tpl_unref(total);
+	tpl_unref(items);
+	return -1;
+}
+
+/* A dict's (key, value) pairs sorted by key or by value. */
+static int f_dictsort(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
+{
+	struct tpl_value arg[3], pairs, keys;
+	size_t *order;
+	int rc = -1;
+	if (tpl_bind(a, "dictsort", (const char *const[]){ "case_sensitive", "by", "reverse", NULL }, 0, arg) < 0)
+		return -1;
+	if (v.type != TPL_DICT)
+		return v.type == TPL_UNDEFINED ? tpl_undefined_error(v)
+					       : error("dictsort(): a dict is required, not '%s'", tpl_type_name(v));
+	bool by_value = arg[1].type == TPL_STRING && !strcmp(arg[1].as.string->data, "value");
+	bool by_key = arg[1].type == TPL_STRING && !strcmp(arg[1].as.string->data, "key");
+	if (!tpl_absent(arg[1]) && !by_value && !by_key)
+		return error("dictsort(): you can only sort by either 'key' or 'value'");
+	if (tpl_dict_items(ctx, v, &pairs) < 0)
+		return -1;
+	if (sort_keys(ctx, pairs, tpl_int(by_value), tpl_truthy(arg[0]), &keys) < 0) {
+		tpl_unref(pairs);
+		return -1;
+	}
+	size_t n = pairs.as.list->len;
+	struct sort_order so = { keys.as.list, tpl_truthy(arg[2]) };
+	order = xmalloc((n ? n : 1) * sizeof *order);
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	if (tpl_sort_indices(order, n, compare_sort_keys, &so) == 0 && tpl_new_list(ctx, n, out) == 0) {
+		for (size_t i = 0; i < n; i++)
+			tpl_list_push(*out, tpl_ref(pairs.as.list->items[order[i]]));
+		rc = 0;
+	}
+	free(order);
+	tpl_unref(keys);
+	tpl_unref(pairs);
+	return rc;
+}
+
 /* transformers' tojson: json.dumps(x, ensure_ascii=False, indent=indent,
  * separators=separators, sort_keys=sort_keys). */
 static int f_tojson(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
@@ -811,7 +938,7 @@ static int f_wordcount(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl
 	struct tpl_value text;
 	int64_t words = 0;
 	bool in_word = false;
-	if (tpl_bind(a, "wordcount", (const char *const[]){ NULL }, 0, NULL) < 0 || tpl_to_string(v, &text) < 0)
+	if (tpl_no_args(a, "wordcount") < 0 || tpl_to_string(v, &text) < 0)
 		return -1;
 	const struct tpl_string *s = text.as.string;
 	for (size_t pos = 0; pos < s->len;) {
@@ -886,12 +1013,21 @@ static int t_even(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args
 	return 0;
 }
 
+/* value % 2 == 1, so that 2.5 is neither even nor odd */
 static int t_odd(struct tpl_ctx *ctx, struct tpl_value v, const struct tpl_args *a, struct tpl_value *out)
 {
-	bool yes;
-	if (tpl_no_args(a, "odd") < 0 || divisible(v, tpl_int(2), &yes) < 0)
+	if (tpl_no_args(a, "odd") < 0)
 		return -1;
-	*out = tpl_bool(!yes);
+	if (v.type == TPL_UNDEFINED)
+		return tpl_undefined_error(v);
+	if (!tpl_is_number(v))
+		return error("unsupported operand type(s) for %%: '%s' and 'int'", tpl_type_name(v));
+	if (v.type == TPL_FLOAT) {
+		double m = fmod(v.as.number, 2.0);
+		*out = tpl_bool(m == 1.0 || m == -1.0);
+	} else {
+		*out = tpl_bool((v.type == TPL_INT ? v.as.integer : v.as.boolean) % 2 != 0);
+	}
 	return 0;
 }
 
@@ -1115,10 +1251,12 @@ static const struct tpl_builtin filters[] = {
 	{ "count", f_length },
 	{ "d", f_default },
 	{ "default", f_default },
+	{ "dictsort", f_dictsort },
 	{ "e", f_escape },
 	{ "escape", f_escape },
 	{ "first", f_first },
 	{ "float", f_float },
+	{ "format", f_format },
 	{ "indent", f_indent },
 	{ "int", f_int },
 	{ "items", f_items },
@@ -1128,6 +1266,8 @@ static const struct tpl_builtin filters[] = {
 	{ "list", f_list },
 	{ "lower", f_lower },
 	{ "map", f_map },
+	{ "max", f_max },
+	{ "min", f_min },
 	{ "reject", f_reject },
 	{ "rejectattr", f_rejectattr },
 	{ "replace", f_replace },
@@ -1138,6 +1278,7 @@ static const struct tpl_builtin filters[] = {
 	{ "selectattr", f_selectattr },
 	{ "sort", f_sort },
 	{ "string", f_string },
+	{ "sum", f_sum },
 	{ "title", f_title },
 	{ "tojson", f_tojson },
 	{ "trim", f_trim },

@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strmap.h"
 #include "template_impl.h"
+
+/* Scopes with more variables than this look them up through a hash map. */
+#define FRAME_INDEX_FROM 16
 
 struct tpl_var {
 	const char *name; /* owned by the syntax tree, or a string constant */
@@ -23,6 +27,7 @@ struct tpl_frame {
 	struct tpl_frame *parent;
 	size_t len, cap;
 	struct tpl_var *vars;
+	struct strmap index; /* name -> position in vars, once there are many */
 };
 
 static struct tpl_frame *frame_new(struct tpl_frame *parent)
@@ -40,6 +45,7 @@ static void frame_clear(struct tpl_frame *f)
 	for (size_t i = 0; i < f->len; i++)
 		tpl_unref(f->vars[i].value);
 	free(f->vars);
+	strmap_free(&f->index);
 	f->vars = NULL;
 	f->len = f->cap = 0;
 }
@@ -63,6 +69,10 @@ static void frame_pop(struct tpl_frame *f)
 
 static struct tpl_value *frame_find(struct tpl_frame *f, const char *name)
 {
+	if (f->index.cap) {
+		int32_t i = strmap_get(&f->index, name, strlen(name));
+		return i < 0 ? NULL : &f->vars[i].value;
+	}
 	for (size_t i = 0; i < f->len; i++)
 		if (!strcmp(f->vars[i].name, name))
 			return &f->vars[i].value;
@@ -83,6 +93,13 @@ static void frame_set(struct tpl_frame *f, const char *name, struct tpl_value va
 		f->vars = xrealloc(f->vars, f->cap * sizeof *f->vars);
 	}
 	f->vars[f->len++] = (struct tpl_var){ name, value };
+	if (!f->index.cap && f->len >= FRAME_INDEX_FROM) {
+		strmap_init(&f->index, f->len);
+		for (size_t i = 0; i + 1 < f->len; i++)
+			strmap_put(&f->index, f->vars[i].name, strlen(f->vars[i].name), (int32_t)i);
+	}
+	if (f->index.cap)
+		strmap_put(&f->index, name, strlen(name), (int32_t)(f->len - 1));
 }
 
 void tpl_ctx_init(struct tpl_ctx *ctx, time_t now)
@@ -126,6 +143,20 @@ int tpl_charge(struct tpl_ctx *ctx, size_t n)
 	return 0;
 }
 
+/* The evaluator recurses as deep as a template nests (macros calling
+ * macros, long operator chains).  It stops at a fixed amount of stack
+ * rather than a count of calls, as frame sizes vary with the compiler and
+ * grow several times under sanitizers. */
+static int check_stack(const struct tpl_ctx *ctx)
+{
+	char here;
+	uintptr_t at = (uintptr_t)&here;
+	size_t used = at < ctx->stack_base ? ctx->stack_base - at : at - ctx->stack_base;
+	if (used > TPL_MAX_STACK)
+		return error("the template recurses too deeply");
+	return 0;
+}
+
 /* Adds "template line N: " to the error unless some inner node did. */
 static int locate(struct tpl_ctx *ctx, const struct tpl_node *n)
 {
@@ -160,7 +191,6 @@ static struct tpl_value macro_value(const struct tpl_node *macro, struct tpl_fra
 static int loop_cycle(struct tpl_ctx *ctx, struct tpl_value self, const struct tpl_args *args,
 		      struct tpl_value *out)
 {
-	(void)ctx;
 	if (args->n_pos == 0)
 		return error("no items for cycling given");
 	*out = tpl_ref(args->pos[self.as.loop->index0 % args->n_pos]);
@@ -331,22 +361,26 @@ static int slice_indices(int64_t len, struct tpl_value vstart, struct tpl_value 
 	return 0;
 }
 
-static bool is_slice_part(struct tpl_value v)
-{
-	return v.type == TPL_INT || v.type == TPL_NONE || v.type == TPL_UNDEFINED;
-}
-
+/* Slices are Python subscripts in Jinja too: only strings and lists take
+ * them, with integers or none as bounds. */
 static int slice(struct tpl_ctx *ctx, struct tpl_value obj, struct tpl_value start, struct tpl_value stop,
 		 struct tpl_value step, struct tpl_value *out)
 {
+	struct tpl_value parts[3] = { start, stop, step };
 	int64_t first, stride, count;
 	if (obj.type == TPL_UNDEFINED)
 		return tpl_undefined_error(obj);
-	if ((obj.type != TPL_LIST && obj.type != TPL_STRING) || !is_slice_part(start) || !is_slice_part(stop) ||
-	    !is_slice_part(step)) {
-		*out = tpl_undefined_why("%s object cannot be sliced like that", tpl_type_name(obj));
-		return 0;
+	if (obj.type != TPL_LIST && obj.type != TPL_STRING)
+		return error("'%s' object is not subscriptable", tpl_type_name(obj));
+	for (int i = 0; i < 3; i++) {
+		if (parts[i].type == TPL_BOOL)
+			parts[i] = tpl_int(parts[i].as.boolean);
+		else if (parts[i].type != TPL_INT && parts[i].type != TPL_NONE)
+			return error("slice indices must be integers or None");
 	}
+	start = parts[0];
+	stop = parts[1];
+	step = parts[2];
 	if (obj.type == TPL_LIST) {
 		const struct tpl_list *l = obj.as.list;
 		if (slice_indices((int64_t)l->len, start, stop, step, &first, &stride, &count) < 0 ||
@@ -430,7 +464,11 @@ int tpl_contains(struct tpl_ctx *ctx, struct tpl_value container, struct tpl_val
 		for (size_t i = 0; i < container.as.list->len && !*out; i++)
 			*out = tpl_equal(container.as.list->items[i], item);
 		return 0;
-	case TPL_DICT: *out = tpl_dict_get(container, item) != NULL; return 0;
+	case TPL_DICT:
+		if (item.type == TPL_DICT || (item.type == TPL_LIST && !item.as.list->tuple))
+			return error("unhashable type: '%s'", tpl_type_name(item));
+		*out = tpl_dict_get(container, item) != NULL;
+		return 0;
 	default: return error("argument of type '%s' is not iterable", tpl_type_name(container));
 	}
 }
@@ -613,8 +651,7 @@ static int repeat(struct tpl_ctx *ctx, struct tpl_value seq, int64_t times, stru
 	return 0;
 }
 
-static int binary_op(struct tpl_ctx *ctx, enum tpl_op op, struct tpl_value a, struct tpl_value b,
-		     struct tpl_value *out)
+int tpl_binary_op(struct tpl_ctx *ctx, enum tpl_op op, struct tpl_value a, struct tpl_value b, struct tpl_value *out)
 {
 	if (op == TPL_OP_CONCAT) {
 		struct strbuf sb = { 0 };
@@ -654,8 +691,12 @@ static int binary_op(struct tpl_ctx *ctx, enum tpl_op op, struct tpl_value a, st
 		if (a_int && b_seq)
 			return repeat(ctx, b, to_int(a), out);
 	}
-	if (op == TPL_OP_MOD && a.type == TPL_STRING)
-		return error("string formatting with '%%' is not supported; use format()");
+	if (op == TPL_OP_MOD && a.type == TPL_STRING) {
+		/* a tuple gives the arguments, anything else is the one argument */
+		bool tuple = b.type == TPL_LIST && b.as.list->tuple;
+		return tpl_percent_format(ctx, a.as.string, tuple ? b.as.list->items : &b, tuple ? b.as.list->len : 1,
+					  b, out);
+	}
 	return error("unsupported operand type(s) for %s: '%s' and '%s'", op_symbol(op), tpl_type_name(a),
 		     tpl_type_name(b));
 }
@@ -820,9 +861,9 @@ static int eval_slice(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl
 	int rc = -1;
 	for (int i = 0; i < 4; i++)
 		if (nodes[i] && eval(ctx, f, nodes[i], &v[i]) < 0)
-			goto done;
+			goto fail;
 	rc = slice(ctx, v[0], v[1], v[2], v[3], out);
-done:
+fail:
 	for (int i = 0; i < 4; i++)
 		tpl_unref(v[i]);
 	return rc;
@@ -875,14 +916,14 @@ static int eval_node(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_
 							     n->kind == TPL_N_NEG ? "-" : "+", tpl_type_name(a));
 			break;
 		}
-		rc = n->kind == TPL_N_POS ? binary_op(ctx, TPL_OP_ADD, tpl_int(0), a, out)
-					  : binary_op(ctx, TPL_OP_SUB, tpl_int(0), a, out);
+		rc = n->kind == TPL_N_POS ? tpl_binary_op(ctx, TPL_OP_ADD, tpl_int(0), a, out)
+					  : tpl_binary_op(ctx, TPL_OP_SUB, tpl_int(0), a, out);
 		if (rc == 0 && a.type == TPL_FLOAT && n->kind == TPL_N_NEG)
 			*out = tpl_float(-a.as.number); /* keeps the sign of -0.0 */
 		break;
 	case TPL_N_BINARY:
 		if (eval(ctx, f, n->u.binary.left, &a) == 0 && eval(ctx, f, n->u.binary.right, &b) == 0)
-			rc = binary_op(ctx, n->u.binary.op, a, b, out);
+			rc = tpl_binary_op(ctx, n->u.binary.op, a, b, out);
 		break;
 	case TPL_N_AND:
 	case TPL_N_OR:
@@ -916,12 +957,9 @@ static int eval_node(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_
 
 static int eval(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_node *n, struct tpl_value *out)
 {
-	int rc;
-	if (++ctx->depth > TPL_MAX_EVAL_DEPTH)
-		rc = error("the template recurses too deeply");
-	else
+	int rc = check_stack(ctx);
+	if (rc == 0)
 		rc = eval_node(ctx, f, n, out);
-	ctx->depth--;
 	if (rc == 0 && tpl_depth(*out) > TPL_MAX_NESTING) {
 		tpl_unref(*out);
 		rc = error("lists or dicts nested more than %d deep", TPL_MAX_NESTING);
@@ -1272,12 +1310,9 @@ static int exec_node(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_
 static int exec_body(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_body *b, struct strbuf *out)
 {
 	for (size_t i = 0; i < b->len && ctx->control == TPL_CONTROL_NONE; i++) {
-		int rc;
-		if (++ctx->depth > TPL_MAX_EVAL_DEPTH)
-			rc = error("the template recurses too deeply");
-		else
+		int rc = check_stack(ctx);
+		if (rc == 0)
 			rc = exec_node(ctx, f, b->nodes[i], out);
-		ctx->depth--;
 		if (rc < 0)
 			return locate(ctx, b->nodes[i]);
 	}
@@ -1286,5 +1321,7 @@ static int exec_body(struct tpl_ctx *ctx, struct tpl_frame *f, const struct tpl_
 
 int tpl_exec(struct tpl_ctx *ctx, const struct tpl_body *body, struct strbuf *out)
 {
+	char base;
+	ctx->stack_base = (uintptr_t)&base;
 	return exec_body(ctx, ctx->root, body, out);
 }

@@ -17,7 +17,7 @@
 #define TPL_MAX_STEPS 100000             /* loop iterations plus macro calls per render */
 #define TPL_MAX_CALL_DEPTH 64            /* macros calling macros */
 #define TPL_MAX_NESTING 100              /* brackets and blocks in the source; lists in lists */
-#define TPL_MAX_EVAL_DEPTH 2000          /* evaluator recursion, all macro calls together */
+#define TPL_MAX_STACK ((size_t)512 << 10) /* bytes of stack the evaluator may use */
 #define TPL_MAX_WORK ((size_t)256 << 20) /* bytes of text and list slots made or searched */
 #define TPL_MAX_RANGE 100000             /* items of range(), as in Jinja's sandbox */
 
@@ -79,6 +79,8 @@ struct tpl_dict {
 	unsigned depth;
 	size_t len, cap;
 	struct tpl_dict_entry *entries; /* in insertion order */
+	size_t *index;                  /* hash slots holding entry + 1 (0: free), once the dict grows */
+	size_t index_cap;               /* a power of two */
 };
 
 /* The `loop` variable of a for loop: the filtered items and where we are. */
@@ -116,6 +118,7 @@ struct tpl_args {
 	struct tpl_value *kw;
 };
 
+/* Values without a heap part. */
 static inline struct tpl_value tpl_undefined(void)
 {
 	return (struct tpl_value){ .type = TPL_UNDEFINED };
@@ -140,14 +143,14 @@ static inline bool tpl_is_number(struct tpl_value v)
 {
 	return v.type == TPL_BOOL || v.type == TPL_INT || v.type == TPL_FLOAT;
 }
-static inline bool tpl_is_heap(struct tpl_value v)
-{
-	return v.type >= TPL_STRING || (v.type == TPL_UNDEFINED && v.as.string);
-}
 
-/* template_value.c */
+/* ---- values (template_value.c) ------------------------------------------ */
+
+/* Take and drop a reference; tpl_ref() returns v for convenience.  Both
+ * do nothing for values without a heap part. */
 struct tpl_value tpl_ref(struct tpl_value v);
 void tpl_unref(struct tpl_value v);
+/* New strings copied from data (len bytes) or from a C string. */
 struct tpl_value tpl_str(const char *data, size_t len);
 struct tpl_value tpl_cstr(const char *s);
 /* Takes the buffer of sb (leaving it empty) as the text of a new string. */
@@ -156,20 +159,24 @@ struct tpl_value tpl_str_take(struct strbuf *sb);
 struct tpl_value tpl_undefined_why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The error for misusing an undefined value: "'x' is undefined". */
 int tpl_undefined_error(struct tpl_value v);
+/* An empty list (or tuple) with room for cap items. */
 struct tpl_value tpl_list_new(size_t cap, bool tuple);
 /* Appends item to a list under construction, taking over its reference. */
 void tpl_list_push(struct tpl_value list, struct tpl_value item);
+/* An empty dict, or namespace (a dict of attributes that `set` may change). */
 struct tpl_value tpl_dict_new(void);
 struct tpl_value tpl_namespace_new(void);
 /* Sets key to value in a dict or namespace, taking over both references;
  * fails (and drops them) for a key Python could not hash. */
 int tpl_dict_set(struct tpl_value dict, struct tpl_value key, struct tpl_value value);
-/* The value stored under key, borrowed, or NULL. */
+/* The value stored under key (or under the string key), borrowed, or NULL. */
 struct tpl_value *tpl_dict_get(struct tpl_value dict, struct tpl_value key);
 struct tpl_value *tpl_dict_get_str(struct tpl_value dict, const char *key);
 /* Empties a namespace (breaking reference cycles through it). */
 void tpl_namespace_clear(struct tpl_value ns);
+/* How deep lists and dicts nest in v: 0 for other values. */
 unsigned tpl_depth(struct tpl_value v);
+/* Python's truth: empty, zero, none and undefined are false. */
 bool tpl_truthy(struct tpl_value v);
 /* Python ==, with 1 == 1.0 == True. */
 bool tpl_equal(struct tpl_value a, struct tpl_value b);
@@ -181,7 +188,8 @@ int tpl_sort_indices(size_t *idx, size_t n, int (*cmp)(const void *arg, size_t a
 		     const void *arg);
 /* Python's type name: 'str', 'NoneType', 'dict', ... */
 const char *tpl_type_name(struct tpl_value v);
-/* Appends Python's str(v) (repr() with the second) to sb. */
+/* Appends Python's str(v) (repr() with the second, depth 0 at the top) to
+ * sb; fails for values nested too deeply or too big to write out. */
 int tpl_write_str(struct strbuf *sb, struct tpl_value v);
 int tpl_write_repr(struct strbuf *sb, struct tpl_value v, int depth);
 /* str(v) as a string value, a new reference (v itself for strings). */
@@ -193,17 +201,24 @@ struct tpl_json_style {
 	const char *key_sep;  /* ": " */
 	bool sort_keys, ascii;
 };
-/* Appends json.dumps(v, ...) as Python writes it. */
+/* Appends json.dumps(v, ...) as Python writes it (level 0 at the top);
+ * fails for values JSON cannot hold (undefined, macros...). */
 int tpl_write_json(struct strbuf *sb, struct tpl_value v, const struct tpl_json_style *style, int level);
+/* The template value of a json-c value (depth 0 at the top). */
 int tpl_from_json(json_object *j, struct tpl_value *out, int depth);
 
-/* template_text.c: UTF-8 and the few Unicode properties Python's string
- * methods need.  A byte that is not valid UTF-8 decodes to TPL_RAW_BYTE + byte
- * and is written back unchanged. */
+/* ---- text (template_text.c) --------------------------------------------- */
+
+/* UTF-8 and the few Unicode properties Python's string methods need.  A
+ * byte that is not valid UTF-8 decodes to TPL_RAW_BYTE + byte and is
+ * written back unchanged. */
 #define TPL_RAW_BYTE 0x110000u
+/* The code point at *pos (which must be < len), moving *pos past it. */
 uint32_t tpl_utf8_next(const char *s, size_t len, size_t *pos);
 void tpl_utf8_put(struct strbuf *sb, uint32_t cp);
+/* Code points in s, as Python's len() counts them. */
 size_t tpl_utf8_count(const char *s, size_t len);
+/* str.isspace(), case mapping, whether a character has case, \w. */
 bool tpl_is_space(uint32_t cp);
 uint32_t tpl_upper(uint32_t cp);
 uint32_t tpl_lower(uint32_t cp);
@@ -249,7 +264,8 @@ struct tpl_tokens {
 	size_t len, cap;
 };
 
-/* Splits template source into tokens, ending with TPL_TOK_EOF. */
+/* Splits template source into tokens, ending with TPL_TOK_EOF; the caller
+ * frees them with tpl_tokens_free(). */
 int tpl_lex(const char *source, size_t len, struct tpl_tokens *out);
 void tpl_tokens_free(struct tpl_tokens *t);
 
@@ -405,7 +421,8 @@ struct tpl_node {
 	} u;
 };
 
-/* Parses a whole template. */
+/* Parses a whole template into out, which the caller frees with
+ * tpl_body_free(); fails with "template line N: ..." for a syntax error. */
 int tpl_parse(const char *source, size_t len, struct tpl_body *out);
 void tpl_body_free(struct tpl_body *b);
 
@@ -421,19 +438,23 @@ struct tpl_ctx {
 	struct tpl_frame *root;
 	time_t now;
 	size_t steps, work;
-	int depth, call_depth;
+	uintptr_t stack_base; /* where the stack was when the render began */
+	int call_depth;
 	bool located; /* the error message already says where (or is the template's own) */
 	enum tpl_control control;
 	struct tpl_value *namespaces; /* every namespace made, to break cycles at the end */
 	size_t n_namespaces, cap_namespaces;
 };
 
+/* The state of one render (now: for strftime_now()); tpl_ctx_free() drops
+ * every value the render made. */
 void tpl_ctx_init(struct tpl_ctx *ctx, time_t now);
 void tpl_ctx_free(struct tpl_ctx *ctx);
 /* Defines a variable of the template's top scope, taking over value. */
 void tpl_ctx_define(struct tpl_ctx *ctx, const char *name, struct tpl_value value);
 /* Renders a parsed template, appending to out. */
 int tpl_exec(struct tpl_ctx *ctx, const struct tpl_body *body, struct strbuf *out);
+/* Drops a reference to a scope (a macro's closure). */
 void tpl_frame_unref(struct tpl_frame *f);
 /* Keeps a new namespace until the render ends, when it is emptied: values
  * can refer to each other in cycles only through namespaces. */
@@ -445,14 +466,20 @@ int tpl_take_string(struct tpl_ctx *ctx, struct strbuf *sb, struct tpl_value *ou
 /* obj.name and obj[key] with Jinja's sandboxed lookup rules. */
 int tpl_getattr(struct tpl_value obj, const char *name, struct tpl_value *out);
 int tpl_getitem(struct tpl_value obj, struct tpl_value key, struct tpl_value *out);
+/* Calls a macro or built-in function. */
 int tpl_call(struct tpl_ctx *ctx, struct tpl_value callee, const struct tpl_args *args, struct tpl_value *out);
+/* a + b, a % b, a ~ b... with Python's semantics (not comparisons). */
+int tpl_binary_op(struct tpl_ctx *ctx, enum tpl_op op, struct tpl_value a, struct tpl_value b, struct tpl_value *out);
 /* The items of anything a for loop can walk, as a list (a new reference). */
 int tpl_iterate(struct tpl_ctx *ctx, struct tpl_value v, struct tpl_value *out);
+/* Python's `item in container`. */
 int tpl_contains(struct tpl_ctx *ctx, struct tpl_value container, struct tpl_value item, bool *out);
+/* A built-in as a value; self is the object of a method (or undefined). */
 struct tpl_value tpl_function(const struct tpl_builtin *b, struct tpl_value self);
 
 /* ---- builtins (template_builtins.c) ------------------------------------- */
 
+/* The filter, test or global function of that name, or NULL. */
 const struct tpl_builtin *tpl_find_filter(const char *name);
 const struct tpl_builtin *tpl_find_test(const char *name);
 const struct tpl_builtin *tpl_find_global(const char *name);
@@ -494,6 +521,7 @@ enum tpl_case {
 	TPL_CASE_TITLE,        /* str.title(): words are runs of cased letters */
 	TPL_CASE_TITLE_FILTER, /* |title: words are split at white space and -({[< */
 };
+/* s with its case changed the way Python's str methods (or |title) do. */
 int tpl_change_case(struct tpl_ctx *ctx, const struct tpl_string *s, enum tpl_case style, struct tpl_value *out);
 /* str.strip(chars) (chars undefined or none: white space), or one side. */
 int tpl_strip(struct tpl_ctx *ctx, const struct tpl_string *s, struct tpl_value chars, bool left, bool right,
@@ -507,6 +535,10 @@ struct tpl_line {
 	size_t start, end, next;
 };
 size_t tpl_split_lines(const struct tpl_string *s, struct tpl_line **out);
+/* Python's fmt % args: printf-style conversions of args, or of the
+ * entries of mapping (a dict, or undefined) for %(key)s. */
+int tpl_percent_format(struct tpl_ctx *ctx, const struct tpl_string *fmt, const struct tpl_value *args,
+		       size_t n_args, struct tpl_value mapping, struct tpl_value *out);
 /* dict.items(): a list of (key, value) tuples. */
 int tpl_dict_items(struct tpl_ctx *ctx, struct tpl_value dict, struct tpl_value *out);
 

@@ -2,6 +2,7 @@
  * templates call, and the string operations the filters share with them. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,223 @@ int tpl_dict_items(struct tpl_ctx *ctx, struct tpl_value d, struct tpl_value *ou
 	return 0;
 }
 
+/* One %-conversion's integer: sign, base prefix ('#'), digits padded to the
+ * precision, then to the width with zeros ('0') or spaces ('-' on the right). */
+static void format_integer(struct strbuf *sb, int64_t v, char conv, const char *flags, int width, int precision)
+{
+	char digits[80], pad[2] = { 0 };
+	uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	const char *sign = v < 0 ? "-" : strchr(flags, '+') ? "+" : strchr(flags, ' ') ? " " : "";
+	const char *prefix = !strchr(flags, '#') ? "" : conv == 'x' ? "0x" : conv == 'X' ? "0X" : conv == 'o' ? "0o" : "";
+	const char *spec = conv == 'x' ? "%" PRIx64 : conv == 'X' ? "%" PRIX64 : conv == 'o' ? "%" PRIo64 : "%" PRIu64;
+	int n = snprintf(digits, sizeof digits, spec, mag);
+	int zeros = precision > n ? precision - n : 0;
+	int len = (int)strlen(sign) + (int)strlen(prefix) + zeros + n;
+	bool left = strchr(flags, '-'), zero_fill = strchr(flags, '0') && !left;
+	pad[0] = ' ';
+	for (int i = len; !left && !zero_fill && i < width; i++)
+		strbuf_append(sb, pad, 1);
+	strbuf_append(sb, sign, strlen(sign));
+	strbuf_append(sb, prefix, strlen(prefix));
+	for (int i = len; zero_fill && i < width; i++)
+		strbuf_append(sb, "0", 1);
+	for (int i = 0; i < zeros; i++)
+		strbuf_append(sb, "0", 1);
+	strbuf_append(sb, digits, (size_t)n);
+	for (int i = len; left && i < width; i++)
+		strbuf_append(sb, pad, 1);
+}
+
+/* Text for %s, %r or %c: precision cuts characters, width pads them. */
+static void format_text(struct strbuf *sb, const char *s, size_t len, const char *flags, int width, int precision)
+{
+	size_t end = 0, chars = 0;
+	while (end < len && (precision < 0 || chars < (size_t)precision)) {
+		tpl_utf8_next(s, len, &end);
+		chars++;
+	}
+	bool left = strchr(flags, '-');
+	for (size_t i = chars; !left && (int)i < width; i++)
+		strbuf_append(sb, " ", 1);
+	strbuf_append(sb, s, end);
+	for (size_t i = chars; left && (int)i < width; i++)
+		strbuf_append(sb, " ", 1);
+}
+
+static int format_number_arg(struct tpl_value v, char conv, bool *is_float, int64_t *i, double *d)
+{
+	*is_float = v.type == TPL_FLOAT;
+	if (v.type == TPL_BOOL || v.type == TPL_INT)
+		*i = v.type == TPL_INT ? v.as.integer : v.as.boolean;
+	else if (v.type == TPL_FLOAT)
+		*d = v.as.number;
+	else if (v.type == TPL_UNDEFINED)
+		return tpl_undefined_error(v);
+	else
+		return error("%%%c format: a number is required, not %s", conv, tpl_type_name(v));
+	return 0;
+}
+
+/* One conversion (after its '%', with its value) of printf-style formatting. */
+static int format_one(struct strbuf *sb, struct tpl_value v, char conv, const char *flags, int width, int precision)
+{
+	struct strbuf text = { 0 };
+	bool is_float;
+	int64_t i = 0;
+	double d = 0;
+	int rc = 0;
+	switch (conv) {
+	case 's':
+	case 'r':
+	case 'a':
+		rc = conv == 's' ? tpl_write_str(&text, v) : tpl_write_repr(&text, v, 0);
+		if (rc == 0)
+			format_text(sb, text.data ? text.data : "", text.len, flags, width, precision);
+		break;
+	case 'c':
+		if (v.type == TPL_INT && v.as.integer >= 0 && v.as.integer <= 0x10ffff)
+			tpl_utf8_put(&text, (uint32_t)v.as.integer);
+		else if (v.type == TPL_STRING && tpl_utf8_count(v.as.string->data, v.as.string->len) == 1)
+			strbuf_append(&text, v.as.string->data, v.as.string->len);
+		else
+			rc = error("%%c requires an int or a single character");
+		if (rc == 0)
+			format_text(sb, text.data, text.len, flags, width, -1);
+		break;
+	case 'd':
+	case 'i':
+	case 'u':
+	case 'x':
+	case 'X':
+	case 'o':
+		rc = format_number_arg(v, conv, &is_float, &i, &d);
+		if (rc == 0 && is_float && strchr("xXo", conv))
+			rc = error("%%%c format: an integer is required, not float", conv);
+		else if (rc == 0 && is_float && !(d > -9.2e18 && d < 9.2e18))
+			rc = error("%%%c format: the number is out of range", conv);
+		if (rc == 0)
+			format_integer(sb, is_float ? (int64_t)d : i, conv == 'i' || conv == 'u' ? 'd' : conv, flags, width,
+				       precision);
+		break;
+	case 'e':
+	case 'E':
+	case 'f':
+	case 'F':
+	case 'g':
+	case 'G': {
+		char spec[32], buf[512];
+		rc = format_number_arg(v, conv, &is_float, &i, &d);
+		if (rc < 0)
+			break;
+		snprintf(spec, sizeof spec, "%%%s%d.%d%c", flags, width < 400 ? width : 400,
+			 precision < 0 ? 6 : precision < 300 ? precision : 300, conv);
+		int n = snprintf(buf, sizeof buf, spec, is_float ? d : (double)i);
+		strbuf_append(sb, buf, n > 0 && (size_t)n < sizeof buf ? (size_t)n : 0);
+		break;
+	}
+	default: rc = error("unsupported format character '%c'", conv);
+	}
+	strbuf_free(&text);
+	return rc;
+}
+
+/* Reads "*" (the next argument) or digits for a width or precision. */
+static int format_size(const struct tpl_string *fmt, size_t *i, const struct tpl_value *args, size_t n_args,
+		       size_t *next, int *out)
+{
+	int64_t v = 0;
+	if (*i < fmt->len && fmt->data[*i] == '*') {
+		(*i)++;
+		if (*next >= n_args)
+			return error("not enough arguments for format string");
+		if (tpl_want_int(args[(*next)++], "format", "'*'", &v) < 0)
+			return -1;
+	} else {
+		while (*i < fmt->len && fmt->data[*i] >= '0' && fmt->data[*i] <= '9' && v < 100000)
+			v = v * 10 + (fmt->data[(*i)++] - '0');
+	}
+	*out = v > 100000 ? 100000 : v < -100000 ? -100000 : (int)v;
+	return 0;
+}
+
+int tpl_percent_format(struct tpl_ctx *ctx, const struct tpl_string *fmt, const struct tpl_value *args,
+		       size_t n_args, struct tpl_value mapping, struct tpl_value *out)
+{
+	struct strbuf sb = { 0 };
+	size_t next = 0;
+	for (size_t i = 0; i < fmt->len; i++) {
+		char flags[8] = { 0 };
+		size_t n_flags = 0;
+		int width = 0, precision = -1;
+		struct tpl_value v = tpl_undefined();
+		bool have_value = false;
+		if (tpl_check_growth(ctx, &sb) < 0)
+			goto fail;
+		if (fmt->data[i] != '%') {
+			strbuf_append(&sb, fmt->data + i, 1);
+			continue;
+		}
+		if (++i < fmt->len && fmt->data[i] == '%') {
+			strbuf_append(&sb, "%", 1);
+			continue;
+		}
+		if (i < fmt->len && fmt->data[i] == '(') {
+			const char *close = memchr(fmt->data + i, ')', fmt->len - i);
+			if (!close || mapping.type != TPL_DICT) {
+				error(close ? "format requires a mapping" : "incomplete format key");
+				goto fail;
+			}
+			struct tpl_value key = tpl_str(fmt->data + i + 1, (size_t)(close - fmt->data) - i - 1);
+			struct tpl_value *found = tpl_dict_get(mapping, key);
+			if (!found)
+				error("format key '%s' is missing", key.as.string->data);
+			tpl_unref(key);
+			if (!found)
+				goto fail;
+			v = *found;
+			have_value = true;
+			i = (size_t)(close - fmt->data) + 1;
+		}
+		while (i < fmt->len && strchr("-+ #0", fmt->data[i]) && fmt->data[i] && n_flags < sizeof flags - 1)
+			flags[n_flags++] = fmt->data[i++];
+		if (format_size(fmt, &i, args, n_args, &next, &width) < 0)
+			goto fail;
+		if (width < 0) {
+			if (n_flags < sizeof flags - 1)
+				flags[n_flags++] = '-';
+			width = -width;
+		}
+		if (i < fmt->len && fmt->data[i] == '.') {
+			i++;
+			if (format_size(fmt, &i, args, n_args, &next, &precision) < 0)
+				goto fail;
+		}
+		while (i < fmt->len && strchr("hlL", fmt->data[i]) && fmt->data[i])
+			i++;
+		if (i >= fmt->len) {
+			error("incomplete format");
+			goto fail;
+		}
+		if (!have_value) {
+			if (next >= n_args) {
+				error("not enough arguments for format string");
+				goto fail;
+			}
+			v = args[next++];
+		}
+		if (format_one(&sb, v, fmt->data[i], flags, width, precision) < 0)
+			goto fail;
+	}
+	if (next < n_args && mapping.type != TPL_DICT) {
+		error("not all arguments converted during string formatting");
+		goto fail;
+	}
+	return tpl_take_string(ctx, &sb, out);
+fail:
+	strbuf_free(&sb);
+	return -1;
+}
+
 /* ---- methods ------------------------------------------------------------- */
 
 static int m_strip(struct tpl_ctx *ctx, struct tpl_value s, const struct tpl_args *a, struct tpl_value *out)
@@ -269,7 +487,8 @@ static int m_splitlines(struct tpl_ctx *ctx, struct tpl_value s, const struct tp
 	size_t n = tpl_split_lines(s.as.string, &lines);
 	int rc = tpl_new_list(ctx, n, out);
 	for (size_t i = 0; i < n && rc == 0; i++)
-		tpl_list_push(*out, str_slice(s.as.string, lines[i].start, tpl_truthy(arg[0]) ? lines[i].next : lines[i].end));
+		tpl_list_push(*out, str_slice(s.as.string, lines[i].start,
+					      tpl_truthy(arg[0]) ? lines[i].next : lines[i].end));
 	free(lines);
 	return rc;
 }

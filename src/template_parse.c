@@ -13,6 +13,8 @@
  * chain may be, as a chain nests in the tree): the tree is walked
  * recursively, so its height must stay far from the stack's limits. */
 #define MAX_SYNTAX_DEPTH 256
+/* Macro arguments are matched to parameters by name, one by one. */
+#define MAX_PARAMS 256
 
 struct parser {
 	const struct tpl_token *tok;
@@ -975,12 +977,16 @@ static struct tpl_node *parse_if(struct parser *p, int line)
 {
 	static const char *const stops[] = { "elif", "else", "endif", NULL };
 	struct tpl_node *root = new_node(TPL_N_IF, line), *n = root;
+	int elifs = 0; /* each elif nests an if in the else of the one before */
 	for (;;) {
 		n->u.if_.cond = parse_tuple(p, false, false);
 		if (!n->u.if_.cond || !expect_block_end(p) || parse_body(p, &n->u.if_.then, stops, "if", line) < 0)
 			goto fail;
 		if (!skip_name(p, "elif"))
 			break;
+		elifs++;
+		if (!enter(p))
+			goto fail;
 		struct tpl_node *elif = new_node(TPL_N_IF, cur(p)->line);
 		push_node(&n->u.if_.otherwise.nodes, &n->u.if_.otherwise.len, elif);
 		n = elif;
@@ -993,8 +999,10 @@ static struct tpl_node *parse_if(struct parser *p, int line)
 		if (!expect_block_end(p))
 			goto fail;
 	}
+	p->depth -= elifs;
 	return root;
 fail:
+	p->depth -= elifs;
 	node_free(root);
 	return NULL;
 }
@@ -1090,8 +1098,15 @@ static bool parse_params(struct parser *p, struct tpl_node *macro)
 			fail_expected(p, "a parameter name");
 			return false;
 		}
-		macro->u.macro.params = xrealloc(macro->u.macro.params, (n + 1) * sizeof(char *));
-		macro->u.macro.defaults = xrealloc(macro->u.macro.defaults, (n + 1) * sizeof(struct tpl_node *));
+		if (n == MAX_PARAMS) {
+			fail(p, "a macro takes at most %d parameters", MAX_PARAMS);
+			return false;
+		}
+		if ((n & (n - 1)) == 0) {
+			size_t cap = n ? 2 * n : 1;
+			macro->u.macro.params = xrealloc(macro->u.macro.params, cap * sizeof(char *));
+			macro->u.macro.defaults = xrealloc(macro->u.macro.defaults, cap * sizeof(struct tpl_node *));
+		}
 		macro->u.macro.params[n] = xstrdup(cur(p)->text);
 		macro->u.macro.defaults[n] = NULL;
 		macro->u.macro.n_params++;

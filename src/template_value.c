@@ -46,8 +46,10 @@ static void dict_clear(struct tpl_dict *d)
 		tpl_unref(d->entries[i].value);
 	}
 	free(d->entries);
+	free(d->index);
 	d->entries = NULL;
-	d->len = d->cap = 0;
+	d->index = NULL;
+	d->len = d->cap = d->index_cap = 0;
 }
 
 void tpl_unref(struct tpl_value v)
@@ -198,6 +200,109 @@ static bool hashable(struct tpl_value v)
 	return true;
 }
 
+/* ---- dict lookup: linear while small, then through a hash index -------- */
+
+#define DICT_INDEX_FROM 8
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return mix(h);
+}
+
+/* Equal keys hash alike, as in Python: 1, 1.0 and True are one key. */
+static uint64_t hash_value(struct tpl_value v)
+{
+	uint64_t h;
+	switch (v.type) {
+	case TPL_STRING: return hash_bytes(v.as.string->data, v.as.string->len);
+	case TPL_BOOL: return mix((uint64_t)v.as.boolean);
+	case TPL_INT: return mix((uint64_t)v.as.integer);
+	case TPL_FLOAT:
+		if (v.as.number == floor(v.as.number) && fabs(v.as.number) < 9.2e18)
+			return mix((uint64_t)(int64_t)v.as.number);
+		memcpy(&h, &v.as.number, sizeof h);
+		return mix(h);
+	case TPL_LIST: /* a tuple */
+		h = v.as.list->len;
+		for (size_t i = 0; i < v.as.list->len; i++)
+			h = mix(h * 31 + hash_value(v.as.list->items[i]));
+		return h;
+	case TPL_UNDEFINED:
+	case TPL_NONE: return (uint64_t)v.type;
+	default: return mix((uint64_t)(uintptr_t)v.as.callable); /* by identity */
+	}
+}
+
+static void index_insert(struct tpl_dict *d, size_t entry)
+{
+	size_t mask = d->index_cap - 1, i = hash_value(d->entries[entry].key) & mask;
+	while (d->index[i])
+		i = (i + 1) & mask;
+	d->index[i] = entry + 1;
+}
+
+static void index_rebuild(struct tpl_dict *d)
+{
+	free(d->index);
+	d->index_cap = 4 * DICT_INDEX_FROM;
+	while (d->index_cap < 2 * d->len)
+		d->index_cap *= 2;
+	d->index = xcalloc(d->index_cap, sizeof *d->index);
+	for (size_t i = 0; i < d->len; i++)
+		index_insert(d, i);
+}
+
+struct tpl_value *tpl_dict_get(struct tpl_value dict, struct tpl_value key)
+{
+	struct tpl_dict *d = dict.as.dict;
+	if (!d->index) {
+		for (size_t i = 0; i < d->len; i++)
+			if (tpl_equal(d->entries[i].key, key))
+				return &d->entries[i].value;
+		return NULL;
+	}
+	size_t mask = d->index_cap - 1;
+	for (size_t i = hash_value(key) & mask; d->index[i]; i = (i + 1) & mask)
+		if (tpl_equal(d->entries[d->index[i] - 1].key, key))
+			return &d->entries[d->index[i] - 1].value;
+	return NULL;
+}
+
+static bool key_is(struct tpl_value k, const char *s, size_t len)
+{
+	return k.type == TPL_STRING && k.as.string->len == len && memcmp(k.as.string->data, s, len) == 0;
+}
+
+struct tpl_value *tpl_dict_get_str(struct tpl_value dict, const char *key)
+{
+	struct tpl_dict *d = dict.as.dict;
+	size_t len = strlen(key);
+	if (!d->index) {
+		for (size_t i = 0; i < d->len; i++)
+			if (key_is(d->entries[i].key, key, len))
+				return &d->entries[i].value;
+		return NULL;
+	}
+	size_t mask = d->index_cap - 1;
+	for (size_t i = hash_bytes(key, len) & mask; d->index[i]; i = (i + 1) & mask)
+		if (key_is(d->entries[d->index[i] - 1].key, key, len))
+			return &d->entries[d->index[i] - 1].value;
+	return NULL;
+}
+
 int tpl_dict_set(struct tpl_value dict, struct tpl_value key, struct tpl_value value)
 {
 	struct tpl_dict *d = dict.as.dict;
@@ -220,31 +325,14 @@ int tpl_dict_set(struct tpl_value dict, struct tpl_value key, struct tpl_value v
 		}
 		d->entries[d->len].key = key;
 		d->entries[d->len++].value = value;
+		if (d->index && 2 * d->len <= d->index_cap)
+			index_insert(d, d->len - 1);
+		else if (d->len >= DICT_INDEX_FROM)
+			index_rebuild(d);
 	}
 	if (dict.type == TPL_DICT && tpl_depth(value) + 1 > d->depth)
 		d->depth = tpl_depth(value) + 1;
 	return 0;
-}
-
-struct tpl_value *tpl_dict_get(struct tpl_value dict, struct tpl_value key)
-{
-	struct tpl_dict *d = dict.as.dict;
-	for (size_t i = 0; i < d->len; i++)
-		if (tpl_equal(d->entries[i].key, key))
-			return &d->entries[i].value;
-	return NULL;
-}
-
-struct tpl_value *tpl_dict_get_str(struct tpl_value dict, const char *key)
-{
-	struct tpl_dict *d = dict.as.dict;
-	size_t len = strlen(key);
-	for (size_t i = 0; i < d->len; i++) {
-		struct tpl_value k = d->entries[i].key;
-		if (k.type == TPL_STRING && k.as.string->len == len && memcmp(k.as.string->data, key, len) == 0)
-			return &d->entries[i].value;
-	}
-	return NULL;
 }
 
 void tpl_namespace_clear(struct tpl_value ns)
@@ -413,7 +501,13 @@ int tpl_write_repr(struct strbuf *sb, struct tpl_value v, int depth)
 		return error("a value is nested too deeply to print");
 	switch (v.type) {
 	case TPL_UNDEFINED: write_cstr(sb, "Undefined"); return 0;
-	case TPL_STRING: tpl_write_str_repr(sb, v.as.string->data, v.as.string->len); return 0;
+	case TPL_STRING:
+		if (v.as.string->markup)
+			write_cstr(sb, "Markup(");
+		tpl_write_str_repr(sb, v.as.string->data, v.as.string->len);
+		if (v.as.string->markup)
+			write_cstr(sb, ")");
+		return 0;
 	case TPL_LIST:
 		write_cstr(sb, v.as.list->tuple ? "(" : "[");
 		for (size_t i = 0; i < v.as.list->len; i++) {
