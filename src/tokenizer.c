@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tokenizer_bpe.h"
+#include "merge_queue.h"
 #include "util.h"
 
 #define SPM_SPACE "\xe2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK */
@@ -223,58 +224,11 @@ struct symbol {
 	int prev, next;
 };
 
-struct bigram {
-	int left, right;
-	float score;
-	size_t size;
-};
-
 struct spm_state {
 	const struct tokenizer *t;
 	struct symbol *sym;
-	struct bigram *heap;
-	size_t heap_len, heap_cap;
+	struct merge_queue queue;
 };
-
-/* Higher score first; on a tie, the leftmost pair. */
-static bool bigram_before(const struct bigram *a, const struct bigram *b)
-{
-	return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-static void heap_push(struct spm_state *s, struct bigram bg)
-{
-	if (s->heap_len == s->heap_cap) {
-		s->heap_cap = s->heap_cap ? s->heap_cap * 2 : 64;
-		s->heap = xrealloc(s->heap, s->heap_cap * sizeof *s->heap);
-	}
-	size_t i = s->heap_len++;
-	while (i > 0 && bigram_before(&bg, &s->heap[(i - 1) / 2])) {
-		s->heap[i] = s->heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	s->heap[i] = bg;
-}
-
-static struct bigram heap_pop(struct spm_state *s)
-{
-	struct bigram top = s->heap[0], last = s->heap[--s->heap_len];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= s->heap_len)
-			break;
-		if (c + 1 < s->heap_len && bigram_before(&s->heap[c + 1], &s->heap[c]))
-			c++;
-		if (!bigram_before(&s->heap[c], &last))
-			break;
-		s->heap[i] = s->heap[c];
-		i = c;
-	}
-	if (s->heap_len > 0)
-		s->heap[i] = last;
-	return top;
-}
 
 static void try_add_bigram(struct spm_state *s, int left, int right)
 {
@@ -286,7 +240,7 @@ static void try_add_bigram(struct spm_state *s, int left, int right)
 	int32_t id = strmap_get(&s->t->index, l->text, size);
 	if (id < 0)
 		return;
-	heap_push(s, (struct bigram){ left, right, s->t->scores[id], size });
+	merge_queue_push(&s->queue, (struct merge){ left, right, s->t->scores[id], size });
 }
 
 static size_t utf8_len(unsigned char c)
@@ -342,8 +296,8 @@ static void spm_encode(const struct tokenizer *t, const char *text, size_t len, 
 	}
 	for (int i = 1; i < n_sym; i++)
 		try_add_bigram(&s, i - 1, i);
-	while (s.heap_len > 0) {
-		struct bigram bg = heap_pop(&s);
+	while (s.queue.len > 0) {
+		struct merge bg = merge_queue_pop(&s.queue);
 		struct symbol *l = &s.sym[bg.left], *r = &s.sym[bg.right];
 		if (l->n == 0 || r->n == 0 || l->n + r->n != bg.size)
 			continue; /* stale: one side has merged since */
@@ -358,7 +312,7 @@ static void spm_encode(const struct tokenizer *t, const char *text, size_t len, 
 	for (int i = 0; i != -1; i = s.sym[i].next)
 		emit_piece(t, s.sym[i].text, s.sym[i].n, ids, n, cap);
 	free(s.sym);
-	free(s.heap);
+	merge_queue_free(&s.queue);
 	strbuf_free(&esc);
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge_queue.h"
 #include "unicode.h"
 #include "util.h"
 
@@ -105,63 +106,16 @@ struct symbol {
 	int prev, next;
 };
 
-struct pair {
-	int left, right;
-	int32_t rank;
-	size_t size; /* bytes of both symbols when the pair was made */
-};
-
 /* Buffers reused from one pre-token to the next. */
 struct bpe_state {
 	const struct tokenizer *t;
 	struct strbuf word; /* the pre-token in GPT-2's byte map */
 	struct symbol *sym;
 	size_t n_sym, sym_cap;
-	struct pair *heap;
-	size_t heap_len, heap_cap;
+	struct merge_queue queue;
 	char *key; /* "left right" */
 	size_t key_cap;
 };
-
-/* Lower rank first; on a tie, the leftmost pair. */
-static bool pair_before(const struct pair *a, const struct pair *b)
-{
-	return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static void heap_push(struct bpe_state *s, struct pair p)
-{
-	if (s->heap_len == s->heap_cap) {
-		s->heap_cap = s->heap_cap ? s->heap_cap * 2 : 64;
-		s->heap = xrealloc(s->heap, s->heap_cap * sizeof *s->heap);
-	}
-	size_t i = s->heap_len++;
-	while (i > 0 && pair_before(&p, &s->heap[(i - 1) / 2])) {
-		s->heap[i] = s->heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	s->heap[i] = p;
-}
-
-static struct pair heap_pop(struct bpe_state *s)
-{
-	struct pair top = s->heap[0], last = s->heap[--s->heap_len];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= s->heap_len)
-			break;
-		if (c + 1 < s->heap_len && pair_before(&s->heap[c + 1], &s->heap[c]))
-			c++;
-		if (!pair_before(&s->heap[c], &last))
-			break;
-		s->heap[i] = s->heap[c];
-		i = c;
-	}
-	if (s->heap_len > 0)
-		s->heap[i] = last;
-	return top;
-}
 
 static void try_add_pair(struct bpe_state *s, int left, int right)
 {
@@ -178,7 +132,7 @@ static void try_add_pair(struct bpe_state *s, int left, int right)
 	memcpy(s->key + l->n + 1, s->word.data + r->off, r->n);
 	int32_t rank = strmap_get(&s->t->merges, s->key, len);
 	if (rank >= 0)
-		heap_push(s, (struct pair){ left, right, rank, l->n + r->n });
+		merge_queue_push(&s->queue, (struct merge){ left, right, -(float)rank, l->n + r->n });
 }
 
 static void push_symbol(struct bpe_state *s, size_t off, size_t n)
@@ -238,11 +192,11 @@ static void encode_word(struct bpe_state *s, int32_t **ids, size_t *n, size_t *c
 			return;
 		}
 	}
-	s->heap_len = 0;
+	s->queue.len = 0;
 	for (size_t i = 1; i < s->n_sym; i++)
 		try_add_pair(s, (int)i - 1, (int)i);
-	while (s->heap_len > 0) {
-		struct pair p = heap_pop(s);
+	while (s->queue.len > 0) {
+		struct merge p = merge_queue_pop(&s->queue);
 		struct symbol *l = &s->sym[p.left], *r = &s->sym[p.right];
 		if (l->n == 0 || r->n == 0 || l->n + r->n != p.size)
 			continue; /* stale: one side has merged since */
@@ -281,7 +235,7 @@ void tokenizer_bpe_encode(const struct tokenizer *t, const char *text, size_t le
 	pretokens_free(&words);
 	strbuf_free(&s.word);
 	free(s.sym);
-	free(s.heap);
+	merge_queue_free(&s.queue);
 	free(s.key);
 	free(cpts);
 }
