@@ -94,12 +94,12 @@ int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_o
 		return 1;
 	case 'c':
 		if (cli_int(cmd, "--ctx-size", arg, 1, 1 << 24, &v))
-			return 100 + EXIT_USAGE;
+			return -1;
 		o->n_ctx = (uint32_t)v;
 		return 1;
 	case 't':
 		if (cli_int(cmd, "--threads", arg, 1, 1024, &v))
-			return 100 + EXIT_USAGE;
+			return -1;
 		o->n_threads = (int)v;
 		return 1;
 	case 'v':
@@ -123,7 +123,7 @@ int cli_sampling_option(const char *cmd, int opt, const char *arg, struct sampli
 			continue;
 		if (sampler_param_set(&so->params, names[i].name, arg) < 0) {
 			cli_usage(cmd, "--%s: %s", names[i].name, error_message());
-			return 100 + EXIT_USAGE;
+			return -1;
 		}
 		so->seed_given |= opt == 's';
 		return 1;

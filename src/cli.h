@@ -43,8 +43,8 @@ struct prompt_opts {
 	bool verbose;
 };
 
-/* Handles -m -p -f -c -t -v.  Returns 1 when opt was one of them (and its
- * value was good), 0 when it was not, or an exit code + 100 on error. */
+/* Handles -m -p -f -c -t -v.  Returns 1 when opt was one of them, 0 when it
+ * was not, -1 when its value was bad (a usage error was printed). */
 int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_opts *o);
 #define PROMPT_SHORT_OPTS "m:p:f:c:t:v"
 #define PROMPT_LONG_OPTS                                                   \

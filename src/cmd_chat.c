@@ -115,8 +115,8 @@ static int parse_args(int argc, char **argv, struct chat_args *a)
 	while ((opt = getopt_long(argc, argv, ":" PROMPT_SHORT_OPTS SAMPLING_SHORT_OPTS "n:h", long_opts, NULL)) != -1) {
 		if ((rc = cli_prompt_option("chat", opt, optarg, &a->po)) != 0 ||
 		    (rc = cli_sampling_option("chat", opt, optarg, &a->so)) != 0) {
-			if (rc > 1)
-				return rc - 100;
+			if (rc < 0)
+				return EXIT_USAGE;
 			continue;
 		}
 		switch (opt) {

@@ -40,8 +40,8 @@ int cmd_logits(int argc, char **argv)
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":" PROMPT_SHORT_OPTS "o:h", long_opts, NULL)) != -1) {
 		if ((rc = cli_prompt_option("logits", opt, optarg, &po)) != 0) {
-			if (rc > 1)
-				return rc - 100;
+			if (rc < 0)
+				return EXIT_USAGE;
 			continue;
 		}
 		switch (opt) {
