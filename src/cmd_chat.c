@@ -10,13 +10,17 @@
 
 #include "chat.h"
 #include "cli.h"
+#include "model_find.h"
 #include "repl.h"
+#include "sessions.h"
+#include "tui.h"
 #include "util.h"
 
 static const char chat_usage[] =
 	"Usage: nibble chat -m MODEL [OPTIONS]\n"
-	"Chat with a model.  With -p (or a question piped on stdin), print only the\n"
-	"reply to that one question and exit.\n"
+	"Chat with a model: full screen on a terminal, line by line otherwise.  With\n"
+	"-p (or a question piped on stdin), print only the reply to that one question\n"
+	"and exit.\n"
 	"\n"
 	"  -m, --model FILE         GGUF model file\n"
 	"  -p, --prompt TEXT        ask one question, print the reply, exit\n"
@@ -30,6 +34,9 @@ static const char chat_usage[] =
 	"                           model's own\n"
 	"      --plain              line mode even on a terminal; with stdin from a\n"
 	"                           pipe, each line is a message\n"
+	"      --resume             continue the last conversation (they are saved in\n"
+	"                           $XDG_STATE_HOME/nibble/sessions as they go)\n"
+	"      --no-color           no colours (also NO_COLOR=1, or color = never)\n"
 	"  -n, --n-predict N        stop each reply after N tokens (default: at the end\n"
 	"                           of the turn)\n"
 	"      --stop TEXT          also end a reply at TEXT (repeatable; not shown)\n"
@@ -41,10 +48,12 @@ static const char chat_usage[] =
 	"  -h, --help               show this help\n"
 	"\n"
 	"In the chat, /help lists the commands (/clear, /system, /save, /load, /set,\n"
-	"/stats, /quit); a line of \"\"\" starts and ends a message of several lines;\n"
+	"/stats, /quit).  Full screen: Enter sends, Alt-Enter or Ctrl-J starts a new\n"
+	"line, PgUp/PgDn/Home/End scroll, Ctrl-C or Esc stops a reply, Ctrl-D quits.\n"
+	"Line mode: a line of \"\"\" starts and ends a message of several lines;\n"
 	"Ctrl-C stops a reply; Ctrl-D leaves.\n";
 
-enum { OPT_SYSTEM = OPT_COMMAND_FIRST, OPT_SYSTEM_FILE, OPT_TEMPLATE, OPT_PLAIN, OPT_STOP };
+enum { OPT_SYSTEM = OPT_COMMAND_FIRST, OPT_SYSTEM_FILE, OPT_TEMPLATE, OPT_PLAIN, OPT_STOP, OPT_NO_COLOR, OPT_RESUME };
 
 #define MAX_STOPS 8
 
@@ -87,7 +96,8 @@ struct chat_args {
 	struct chat_options co;
 	const char *stops[MAX_STOPS];
 	const char *system, *system_file; /* --system-file wins over the config's system */
-	bool system_given, plain;
+	const char *color;                /* the config's auto, always or never */
+	bool system_given, plain, no_color, resume;
 };
 
 #define PROCEED (-1)
@@ -105,6 +115,8 @@ static int parse_args(int argc, char **argv, struct chat_args *a)
 		{ "chat-template", required_argument, NULL, OPT_TEMPLATE },
 		{ "plain", no_argument, NULL, OPT_PLAIN },
 		{ "stop", required_argument, NULL, OPT_STOP },
+		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+		{ "resume", no_argument, NULL, OPT_RESUME },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -138,6 +150,12 @@ static int parse_args(int argc, char **argv, struct chat_args *a)
 		case OPT_PLAIN:
 			a->plain = true;
 			break;
+		case OPT_NO_COLOR:
+			a->no_color = true;
+			break;
+		case OPT_RESUME:
+			a->resume = true;
+			break;
 		case OPT_STOP:
 			if (a->co.n_stops == MAX_STOPS)
 				return cli_usage("chat", "at most %d --stop strings", MAX_STOPS);
@@ -162,16 +180,32 @@ static int parse_args(int argc, char **argv, struct chat_args *a)
 }
 
 /* Loads the model and holds the conversation. */
-static int chat(struct chat_args *a)
+/* The full-screen chat: the engine thread loads the model and runs it. */
+static int full_screen(struct chat_args *a, const struct chat_options *co, const char *system, const char *resume,
+		       const char *autosave)
 {
-	struct chat_options co = a->co;
-	co.stops = a->stops;
-	co.sampling = a->so.params;
-	if (!a->so.seed_given)
-		co.sampling.seed = sampler_random_seed();
-	char *system_text = NULL;
-	if (a->system_file && !(system_text = read_file(a->system_file, NULL)))
-		return cli_fail("--system-file: %s", error_message());
+	char *path = model_find_path(a->po.model_path);
+	if (!path)
+		return cli_fail("%s", error_message());
+	const char *no_color = getenv("NO_COLOR");
+	struct tui_options to = {
+		.engine = { .model_path = path,
+			    .ctx = { .n_ctx = a->po.n_ctx, .n_threads = a->po.n_threads },
+			    .chat = *co,
+			    .system = system,
+			    .resume = resume,
+			    .autosave = autosave },
+		.color = !a->no_color && !(no_color && *no_color) && !(a->color && !strcmp(a->color, "never")),
+	};
+	int rc = tui_run(&to);
+	free(path);
+	return rc;
+}
+
+/* Line mode and one-shot answers, on this thread. */
+static int line_mode(struct chat_args *a, const struct chat_options *co, const char *system, const char *resume,
+		     const char *autosave, bool one_question)
+{
 	struct model *m = cli_load_model(a->po.model_path, MODEL_LOAD_FULL);
 	struct context *ctx = NULL;
 	struct chat *c = NULL;
@@ -179,17 +213,51 @@ static int chat(struct chat_args *a)
 	if (!m)
 		goto done;
 	struct context_params cp = { .n_ctx = a->po.n_ctx, .n_threads = a->po.n_threads };
-	if (!(ctx = context_init(m, &cp)) || !(c = chat_init(m, ctx, &co, system_text ? system_text : a->system))) {
+	if (!(ctx = context_init(m, &cp)) || !(c = chat_init(m, ctx, co, system))) {
 		cli_fail("%s", error_message());
 		goto done;
 	}
-	bool one_question = a->po.prompt || a->po.prompt_file || (!isatty(STDIN_FILENO) && !a->plain);
-	rc = one_question ? one_shot(c, &a->po) : repl_run(c, a->po.verbose);
+	if (resume && chat_load(c, resume) < 0) {
+		cli_fail("--resume: %s", error_message());
+		goto done;
+	}
+	rc = one_question ? one_shot(c, &a->po) : repl_run(c, a->po.verbose, autosave);
 done:
 	chat_free(c);
 	context_free(ctx);
 	model_free(m);
+	return rc;
+}
+
+static int chat(struct chat_args *a)
+{
+	struct chat_options co = a->co;
+	co.stops = a->stops;
+	co.sampling = a->so.params;
+	if (!a->so.seed_given)
+		co.sampling.seed = sampler_random_seed();
+	char *system_text = NULL, *resume = NULL, *autosave = NULL;
+	if (a->system_file && !(system_text = read_file(a->system_file, NULL)))
+		return cli_fail("--system-file: %s", error_message());
+	const char *system = system_text ? system_text : a->system;
+	bool one_question = a->po.prompt || a->po.prompt_file || (!isatty(STDIN_FILENO) && !a->plain);
+	const char *term = getenv("TERM");
+	bool screen = !one_question && !a->plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && term && *term &&
+		      strcmp(term, "dumb") != 0;
+	int rc = EXIT_RUNTIME;
+	if (a->resume && !(resume = sessions_latest())) {
+		cli_fail("--resume: %s", error_message());
+		goto done;
+	}
+	/* Conversations save themselves as they go, to the file they came from. */
+	if (!one_question)
+		autosave = resume ? xstrdup(resume) : sessions_new_path();
+	rc = screen ? full_screen(a, &co, system, resume, autosave)
+		    : line_mode(a, &co, system, resume, autosave, one_question);
+done:
 	free(system_text);
+	free(resume);
+	free(autosave);
 	return rc;
 }
 
@@ -204,6 +272,7 @@ int cmd_chat(int argc, char **argv)
 		.so = { .params = st.sampling },
 		.co = { .n_predict = -1, .chat_template = st.chat_template },
 		.system = st.system,
+		.color = st.color,
 	};
 	rc = parse_args(argc, argv, &a);
 	if (rc == PROCEED && !(a.po.model_path = cli_model_arg("chat", a.po.model_path, &st)))

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "quant.h"
 #include "util.h"
@@ -296,6 +298,23 @@ void model_free(struct model *m)
 	free(m->name);
 	free(m->unsupported);
 	free(m);
+}
+
+void model_prefetch(const struct model *m, void (*progress)(void *arg, double fraction), void *arg)
+{
+	const struct gguf *g = m->gguf;
+	const size_t chunk = 16u << 20, page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t start = (size_t)(g->data_offset < g->size ? g->data_offset : g->size) / page * page;
+	volatile unsigned char sink = 0;
+	for (size_t off = start; off < g->size; off += chunk) {
+		size_t n = g->size - off < chunk ? g->size - off : chunk;
+		madvise((void *)(g->map + off), n, MADV_WILLNEED);
+		for (size_t i = 0; i < n; i += page)
+			sink ^= g->map[off + i]; /* fault the page in */
+		if (progress)
+			progress(arg, (double)(off + n - start) / (double)(g->size - start));
+	}
+	(void)sink;
 }
 
 uint64_t model_kv_bytes(const struct model *m, uint32_t n_ctx)

@@ -68,6 +68,10 @@ enum model_load_what {
 struct model *model_load(const char *path, enum model_load_what what);
 void model_free(struct model *m);
 
+/* Reads the weights into memory ahead of use, so the first reply does not
+ * stall on the disk, calling progress(arg, fraction done) as it goes. */
+void model_prefetch(const struct model *m, void (*progress)(void *arg, double fraction), void *arg);
+
 /* Bytes of KV cache needed for n_ctx positions (F16 K and V). */
 uint64_t model_kv_bytes(const struct model *m, uint32_t n_ctx);
 /* The default context: the training context, capped at 4096. */

@@ -231,7 +231,7 @@ void model_find_all(struct found_models *out)
 			scan_folder(out, dir, "", dir, 1);
 		free(copy);
 	}
-	char *own = env_dir("XDG_DATA_HOME", ".local/share", "nibble/models");
+	char *own = xdg_path("XDG_DATA_HOME", ".local/share", "models", false);
 	char *hf = getenv("HF_HUB_CACHE") && *getenv("HF_HUB_CACHE") ? xstrdup(getenv("HF_HUB_CACHE"))
 									: env_dir("HF_HOME", ".cache/huggingface", "hub");
 	char *ollama = env_dir("OLLAMA_MODELS", ".ollama/models", NULL);

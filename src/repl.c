@@ -122,31 +122,6 @@ static void on_readline(char *line)
 	rl_callback_handler_remove();
 }
 
-static char *history_file(void)
-{
-	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	struct strbuf path = { 0 };
-	if (state && *state) {
-		strbuf_append(&path, state, strlen(state));
-	} else if (home && *home) {
-		strbuf_append(&path, home, strlen(home));
-		strbuf_append(&path, "/.local/state", 13);
-	} else {
-		return NULL;
-	}
-	strbuf_append(&path, "/nibble", 7);
-	/* Create each missing directory of the path. */
-	for (char *p = path.data + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path.data, 0700);
-			*p = '/';
-		}
-	mkdir(path.data, 0700);
-	strbuf_append(&path, "/history", 8);
-	return path.data;
-}
-
 /* The next line (caller frees), or NULL at end of input. */
 static char *read_line(struct line_reader *r, const char *prompt)
 {
@@ -212,8 +187,9 @@ static char *read_message(struct line_reader *r)
 	return msg.data;
 }
 
-int repl_run(struct chat *c, bool verbose)
+int repl_run(struct chat *c, bool verbose, const char *autosave)
 {
+	bool autosave_failed = false;
 	struct line_reader r = { .interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) };
 	if (install_signals() < 0) {
 		fprintf(stderr, "nibble: %s\n", error_message());
@@ -224,7 +200,7 @@ int repl_run(struct chat *c, bool verbose)
 		rl_catch_sigwinch = 0;
 		rl_change_environment = 0;
 		rl_readline_name = "nibble";
-		r.history_path = history_file();
+		r.history_path = xdg_path("XDG_STATE_HOME", ".local/state", "history", true);
 		stifle_history(1000);
 		if (r.history_path)
 			read_history(r.history_path);
@@ -257,6 +233,10 @@ int repl_run(struct chat *c, bool verbose)
 					putchar('\n');
 				fflush(stdout);
 				repl_report_turn(c, verbose);
+			}
+			if (autosave && !autosave_failed && chat_save(c, autosave) < 0) {
+				fprintf(stderr, "nibble: cannot autosave the conversation: %s\n", error_message());
+				autosave_failed = true;
 			}
 			drain_signals();
 		}

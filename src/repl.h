@@ -7,8 +7,9 @@
 
 #include "chat.h"
 
-/* Runs the conversation until /quit or end of input.  Returns an exit code. */
-int repl_run(struct chat *c, bool verbose);
+/* Runs the conversation until /quit or end of input, saving it to autosave
+ * (if not NULL) after each turn.  Returns an exit code. */
+int repl_run(struct chat *c, bool verbose, const char *autosave);
 
 /* Writes reply text to stdout as it comes (a chat_output_fn). */
 void repl_print(void *arg, const char *text, size_t len);

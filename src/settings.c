@@ -72,24 +72,11 @@ static int apply(struct settings *s, const char *key, const char *value)
 	return 0;
 }
 
-static char *default_path(void)
-{
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	char buf[4096];
-	if (xdg && *xdg)
-		snprintf(buf, sizeof buf, "%s/nibble/config", xdg);
-	else if (home && *home)
-		snprintf(buf, sizeof buf, "%s/.config/nibble/config", home);
-	else
-		return NULL;
-	return xstrdup(buf);
-}
-
 int settings_load(struct settings *s, const char *path)
 {
 	*s = (struct settings){ 0 };
 	sampler_default_params(&s->sampling);
-	char *own = path ? NULL : default_path();
+	char *own = path ? NULL : xdg_path("XDG_CONFIG_HOME", ".config", "config", false);
 	if (!path)
 		path = own;
 	if (!path)

@@ -217,6 +217,33 @@ fail:
 	return -1;
 }
 
+char *xdg_path(const char *env, const char *fallback, const char *name, bool create_dirs)
+{
+	const char *base = getenv(env), *home = getenv("HOME");
+	struct strbuf path = { 0 };
+	if (base && *base) {
+		strbuf_append(&path, base, strlen(base));
+	} else if (home && *home) {
+		strbuf_append(&path, home, strlen(home));
+		strbuf_append(&path, "/", 1);
+		strbuf_append(&path, fallback, strlen(fallback));
+	} else {
+		return NULL;
+	}
+	strbuf_append(&path, "/nibble/", 8);
+	strbuf_append(&path, name, strlen(name));
+	if (create_dirs) {
+		char *last = strrchr(path.data, '/');
+		for (char *p = path.data + 1; p <= last; p++)
+			if (*p == '/') {
+				*p = '\0';
+				mkdir(path.data, 0700);
+				*p = '/';
+			}
+	}
+	return path.data;
+}
+
 int cpu_physical_cores(void)
 {
 	/* Count distinct (package, core) pairs; hyper-threads share a core and

@@ -43,6 +43,12 @@ char *read_file(const char *path, size_t *len_out);
  * existing file is never left half-written (full disk, crash). */
 int write_file_atomic(const char *path, const void *data, size_t len);
 
+/* $ENV/nibble/NAME, or $HOME/FALLBACK/nibble/NAME when ENV is unset or
+ * empty (xdg_path("XDG_STATE_HOME", ".local/state", "history", true)).
+ * create_dirs makes the directories above NAME.  Caller frees; NULL when
+ * neither variable is set. */
+char *xdg_path(const char *env, const char *fallback, const char *name, bool create_dirs);
+
 /* Number of physical CPU cores (falls back to online logical CPUs). */
 int cpu_physical_cores(void);
 

@@ -94,41 +94,28 @@ ok $(echo "$out" | grep -q '^system prompt: Be kind.$'; echo $?) "/system sets a
 ok $(echo "$out" | grep -q "^loaded '.*conv.json' (4 messages)$"; echo $?) "/load restores the saved conversation"
 ok $(echo "$out" | grep -q "unknown command '/bogus'" && ! echo "$out" | grep -q 'never sent'; echo $?) "unknown commands are reported; /quit ends the session"
 
-# ---- the interactive REPL in a real terminal ------------------------------
+# ---- the line-mode REPL in a real terminal (--plain) ---------------------
 if ! command -v tmux >/dev/null 2>&1; then
 	echo "ok $((tap_n + 1)) # SKIP tmux is not installed"
 	tap_n=$((tap_n + 1))
 	tap_done
 	exit $?
 fi
-T="tmux -L nibble-test-$$"
-screen() { $T capture-pane -p -t chat; }
-# wait_for PATTERN: up to 20 s for the screen to show it
-wait_for() {
-	i=0
-	while [ $i -lt 100 ]; do
-		screen | grep -q -- "$1" && return 0
-		sleep 0.2
-		i=$((i + 1))
-	done
-	screen | sed 's/^/# /'
-	return 1
-}
-$T new-session -d -s chat -x 100 -y 40 \
-	"XDG_STATE_HOME='$TMP/state' '$NIBBLE' chat -m '$M/llama-2-tiny-random.gguf' -c 16384 --temp 1; echo NIBBLE-EXITED \$?; sleep 30"
-ok $(wait_for 'chatting with'; echo $?) "the REPL starts in a terminal"
-$T send-keys -t chat 'half a line' C-c
+term_start chat 100 40 \
+	"XDG_STATE_HOME='$TMP/state' '$NIBBLE' chat --plain -m '$M/llama-2-tiny-random.gguf' -c 16384 --temp 1; echo NIBBLE-EXITED \$?; sleep 30"
+ok $(wait_for chat 'chatting with'; echo $?) "the line-mode REPL starts in a terminal"
+keys chat 'half a line' C-c
 sleep 0.5
-$T send-keys -t chat '/help' Enter
-ok $(wait_for '/clear  '; echo $?) "Ctrl-C at the prompt drops the line; the REPL goes on"
-$T send-keys -t chat 'Tell me everything' Enter
+keys chat '/help' Enter
+ok $(wait_for chat '/clear  '; echo $?) "Ctrl-C at the prompt drops the line; the REPL goes on"
+keys chat 'Tell me everything' Enter
 sleep 1
-$T send-keys -t chat C-c
-ok $(wait_for 'reply stopped'; echo $?) "Ctrl-C stops a reply"
-$T send-keys -t chat '/stats' Enter
-ok $(wait_for 'last reply: [0-9]* tokens'; echo $?) "the REPL answers after a stopped reply"
-$T send-keys -t chat C-d
-ok $(wait_for 'NIBBLE-EXITED 0'; echo $?) "Ctrl-D leaves with status 0"
+keys chat C-c
+ok $(wait_for chat 'reply stopped'; echo $?) "Ctrl-C stops a reply"
+keys chat '/stats' Enter
+ok $(wait_for chat 'last reply: [0-9]* tokens'; echo $?) "the REPL answers after a stopped reply"
+keys chat C-d
+ok $(wait_for chat 'NIBBLE-EXITED 0'; echo $?) "Ctrl-D leaves with status 0"
 ok $(grep -q 'Tell me everything' "$TMP/state/nibble/history"; echo $?) "input history is saved"
-$T kill-server 2>/dev/null
+term_stop
 tap_done

@@ -10,7 +10,7 @@
 tap_n=0
 tap_failed=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/nibble-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+trap 'term_stop; rm -rf "$TMP"' EXIT
 
 ok() {
 	tap_n=$((tap_n + 1))
@@ -44,6 +44,39 @@ need_fixtures() {
 		echo "1..0 # SKIP fixtures not found (set NIBBLE_TEST_DATA)"
 		exit 77
 	fi
+}
+
+# ---- driving nibble in a real terminal (tmux) ------------------------------
+# term_start NAME WIDTH HEIGHT COMMAND: a detached session running COMMAND
+# screen NAME: what it shows; screen_escapes NAME: the same with attributes
+# wait_for NAME PATTERN: up to 20 s for the screen to match (grep -E)
+TMUX_CMD="tmux -L nibble-test-$$"
+term_start() {
+	$TMUX_CMD new-session -d -s "$1" -x "$2" -y "$3" "$4"
+}
+screen() {
+	$TMUX_CMD capture-pane -p -t "$1"
+}
+screen_escapes() {
+	$TMUX_CMD capture-pane -e -p -t "$1"
+}
+keys() {
+	name=$1
+	shift
+	$TMUX_CMD send-keys -t "$name" "$@"
+}
+wait_for() {
+	i=0
+	while [ $i -lt 100 ]; do
+		screen "$1" | grep -Eq -- "$2" && return 0
+		sleep 0.2
+		i=$((i + 1))
+	done
+	screen "$1" | sed 's/^/# /' >&2
+	return 1
+}
+term_stop() {
+	$TMUX_CMD kill-server 2>/dev/null
 }
 
 tap_done() {
