@@ -353,6 +353,22 @@ static void show_conversation(struct tui *t, const char *json)
 	t->scroll = 0;
 }
 
+/* Sends the message typed while the engine was busy or loading. */
+static void send_queued(struct tui *t)
+{
+	if (!t->queued)
+		return;
+	for (size_t i = 0; i < t->tr.n_entries; i++)
+		if (t->tr.entries[i].queued) {
+			t->tr.entries[i].queued = false;
+			transcript_touch(&t->tr, i);
+		}
+	char *text = t->queued;
+	t->queued = NULL;
+	start_reply(t, text);
+	free(text);
+}
+
 static void handle_event(struct tui *t, const struct event *ev)
 {
 	switch (ev->kind) {
@@ -363,6 +379,7 @@ static void handle_event(struct tui *t, const struct event *ev)
 		t->state = STATE_IDLE;
 		t->flash[0] = '\0';
 		t->n_past = 0;
+		send_queued(t);
 		break;
 	case EVENT_TEXT:
 		if (t->state == STATE_BUSY)
@@ -378,17 +395,7 @@ static void handle_event(struct tui *t, const struct event *ev)
 			t->state = STATE_IDLE;
 		t->last = ev->stats;
 		t->n_past = ev->n_past;
-		if (t->queued) {
-			for (size_t i = 0; i < t->tr.n_entries; i++)
-				if (t->tr.entries[i].queued) {
-					t->tr.entries[i].queued = false;
-					transcript_touch(&t->tr, i);
-				}
-			char *text = t->queued;
-			t->queued = NULL;
-			start_reply(t, text);
-			free(text);
-		}
+		send_queued(t);
 		break;
 	case EVENT_NOTICE:
 	case EVENT_REPORT:
@@ -396,8 +403,14 @@ static void handle_event(struct tui *t, const struct event *ev)
 		break;
 	case EVENT_ERROR:
 		add_note(t, ENTRY_ERROR, ev->text ? ev->text : "error");
-		if (t->state == STATE_LOADING)
+		if (t->state == STATE_LOADING) {
 			t->state = STATE_FAILED;
+			for (size_t i = 0; i < t->tr.n_entries; i++)
+				t->tr.entries[i].queued = false; /* it will never be sent */
+			transcript_touch(&t->tr, 0);
+			free(t->queued);
+			t->queued = NULL;
+		}
 		break;
 	case EVENT_CONVERSATION:
 		show_conversation(t, ev->text ? ev->text : "[]");
@@ -439,13 +452,13 @@ static void on_line(char *line, void *arg)
 	} else if (t->state == STATE_IDLE) {
 		transcript_add(&t->tr, ENTRY_USER, line, strlen(line));
 		start_reply(t, line);
-	} else if (t->state == STATE_BUSY && !t->queued) {
+	} else if ((t->state == STATE_BUSY || t->state == STATE_LOADING) && !t->queued) {
 		size_t i = transcript_add(&t->tr, ENTRY_USER, line, strlen(line));
 		t->tr.entries[i].queued = true; /* its rows are not laid out yet */
 		t->queued = xstrdup(line);
 	} else {
-		snprintf(t->flash, sizeof t->flash, t->state == STATE_BUSY ? "one message is already waiting"
-									    : "no model is loaded");
+		snprintf(t->flash, sizeof t->flash, t->state == STATE_FAILED ? "no model is loaded"
+									      : "one message is already waiting");
 	}
 	free(line);
 }

@@ -102,7 +102,7 @@ if ! command -v tmux >/dev/null 2>&1; then
 	exit $?
 fi
 term_start chat 100 40 \
-	"XDG_STATE_HOME='$TMP/state' '$NIBBLE' chat --plain -m '$M/llama-2-tiny-random.gguf' -c 16384 --temp 1; echo NIBBLE-EXITED \$?; sleep 30"
+	"XDG_STATE_HOME='$TMP/state' '$NIBBLE' chat --plain -m '$M/llama-2-tiny-random.gguf' -c 16384 --temp 0; echo NIBBLE-EXITED \$?; sleep 30"
 ok $(wait_for chat 'chatting with'; echo $?) "the line-mode REPL starts in a terminal"
 keys chat 'half a line' C-c
 sleep 0.5
