@@ -49,6 +49,7 @@ struct tui {
 	bool color;
 	double ctrl_c_at;      /* the first Ctrl-C at an idle prompt */
 	char flash[256];       /* a short message in the status bar */
+	char model_file[128];  /* shown while loading */
 	bool quit;
 	char *log_path;
 	int log_fd, saved_stderr;
@@ -237,28 +238,24 @@ static void draw_transcript(struct tui *t, int height, int width)
 
 static void status_text(const struct tui *t, char *buf, size_t size)
 {
-	char w[32], k[32];
-	const struct engine_info *in = t->engine ? engine_info(t->engine) : NULL;
-	switch (t->state) {
-	case STATE_LOADING:
-		snprintf(buf, size, " loading %s ... %3.0f%%", t->flash[0] ? t->flash : "the model", t->progress * 100);
+	if (t->state == STATE_LOADING) {
+		snprintf(buf, size, " loading %s ... %3.0f%%", t->model_file, t->progress * 100);
 		return;
-	case STATE_FAILED:
+	}
+	if (t->state == STATE_FAILED) {
 		snprintf(buf, size, " no model loaded  |  Ctrl-D quits");
 		return;
-	default:
-		break;
 	}
-	int n = snprintf(buf, size, " %s%s", t->state == STATE_BUSY ? "writing... Ctrl-C stops  |  " : "",
-			 t->flash[0] && t->state != STATE_BUSY ? t->flash : "");
-	if (t->flash[0] && t->state != STATE_BUSY)
-		return;
-	size_t used = n > 0 ? (size_t)n : 0;
-	double prompt_rate = t->last.prompt_evaluated / (t->last.prompt_seconds + 1e-9);
-	double gen_rate = t->last.reply_tokens / (t->last.reply_seconds + 1e-9);
-	snprintf(buf + used, size - used, "%s %s  |  %s  |  ctx %u/%u  |  prompt %.1f tok/s  gen %.1f tok/s  |  %s + %s",
-		 in->name, in->quant, in->backend, t->n_past, in->n_ctx, prompt_rate, gen_rate,
-		 format_bytes(in->weight_bytes, w, sizeof w), format_bytes(in->kv_bytes, k, sizeof k));
+	const struct engine_info *in = engine_info(t->engine);
+	const char *lead = t->flash[0] ? t->flash : t->state == STATE_BUSY ? "writing... Ctrl-C stops" : NULL;
+	char w[32], k[32];
+	/* cut to the buffer like any status line is cut to the screen */
+	int n = snprintf(buf, size, " %s%s%s %s  |  %s  |  ctx %u/%u  |  prompt %.1f tok/s  gen %.1f tok/s  |  %s + %s",
+		 lead ? lead : "", lead ? "  |  " : "", in->name, in->quant, in->backend, t->n_past, in->n_ctx,
+		 t->last.prompt_evaluated / (t->last.prompt_seconds + 1e-9),
+		 t->last.reply_tokens / (t->last.reply_seconds + 1e-9), format_bytes(in->weight_bytes, w, sizeof w),
+		 format_bytes(in->kv_bytes, k, sizeof k));
+	(void)n;
 }
 
 static void draw(struct tui *t)
@@ -377,7 +374,6 @@ static void handle_event(struct tui *t, const struct event *ev)
 		break;
 	case EVENT_READY:
 		t->state = STATE_IDLE;
-		t->flash[0] = '\0';
 		t->n_past = 0;
 		send_queued(t);
 		break;
@@ -548,7 +544,7 @@ static void handle_key(struct tui *t, int key)
 	};
 	if (key != 3)
 		t->ctrl_c_at = 0;
-	if (t->flash[0] && t->state != STATE_LOADING && key != 3)
+	if (key != 3)
 		t->flash[0] = '\0';
 	switch (key) {
 	case 3: /* Ctrl-C: curses runs in raw mode, so it is a key, not a signal */
@@ -642,7 +638,7 @@ int tui_run(const struct tui_options *o)
 		return 1;
 	}
 	const char *slash = strrchr(o->engine.model_path, '/');
-	snprintf(t.flash, sizeof t.flash, "%s", slash ? slash + 1 : o->engine.model_path);
+	snprintf(t.model_file, sizeof t.model_file, "%s", slash ? slash + 1 : o->engine.model_path);
 	capture_stderr(&t);
 	initscr();
 	raw();
