@@ -4,7 +4,6 @@
 #include "slash.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,21 +18,10 @@ static const char help_text[] =
 	"/quit               leave (also Ctrl-D)\n"
 	"Enter a line of \"\"\" to start and end a message of several lines.\n";
 
-static void say(struct strbuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct strbuf *out, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	strbuf_append(out, buf, n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
 static void show_settings(const struct chat *c, struct strbuf *out)
 {
 	const struct sampler_params *p = &c->opts.sampling;
-	say(out, "temp %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, repeat_last_n %d, seed %llu\n", p->temp,
+	strbuf_printf(out, "temp %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, repeat_last_n %d, seed %llu\n", p->temp,
 	    p->top_k, p->top_p, p->min_p, p->repeat_penalty, p->repeat_last_n, (unsigned long long)p->seed);
 }
 
@@ -41,16 +29,16 @@ static void show_stats(const struct chat *c, struct strbuf *out)
 {
 	const struct chat_stats *s = &c->last;
 	char w[32], k[32];
-	say(out, "context: %u of %u tokens used\n", c->ctx->n_past, c->ctx->n_ctx);
+	strbuf_printf(out, "context: %u of %u tokens used\n", c->ctx->n_past, c->ctx->n_ctx);
 	if (s->prompt_tokens) {
-		say(out, "last prompt: %zu tokens, %zu evaluated (%.1f tok/s), %zu reused from the cache\n",
+		strbuf_printf(out, "last prompt: %zu tokens, %zu evaluated (%.1f tok/s), %zu reused from the cache\n",
 		    s->prompt_tokens, s->prompt_evaluated, s->prompt_evaluated / (s->prompt_seconds + 1e-9),
 		    s->prompt_tokens - s->prompt_evaluated);
 	}
 	if (s->reply_tokens)
-		say(out, "last reply: %zu tokens in %.2f s (%.1f tok/s)\n", s->reply_tokens, s->reply_seconds,
+		strbuf_printf(out, "last reply: %zu tokens in %.2f s (%.1f tok/s)\n", s->reply_tokens, s->reply_seconds,
 		    s->reply_tokens / (s->reply_seconds + 1e-9));
-	say(out, "memory: %s weights + %s KV cache; backend %s\n",
+	strbuf_printf(out, "memory: %s weights + %s KV cache; backend %s\n",
 	    format_bytes(c->model->weight_bytes, w, sizeof w),
 	    format_bytes(model_kv_bytes(c->model, c->ctx->n_ctx), k, sizeof k), c->ctx->be->description);
 }
@@ -62,7 +50,7 @@ enum slash_result slash_run(struct chat *c, const char *line, struct strbuf *out
 	char name[32];
 	size_t n = strcspn(line + 1, " \t");
 	if (n == 0 || n >= sizeof name) {
-		say(out, "'%.40s' is not a command; /help lists them\n", line);
+		strbuf_printf(out, "'%.40s' is not a command; /help lists them\n", line);
 		return SLASH_DONE;
 	}
 	memcpy(name, line + 1, n);
@@ -74,30 +62,30 @@ enum slash_result slash_run(struct chat *c, const char *line, struct strbuf *out
 	if (!strcmp(name, "quit") || !strcmp(name, "exit")) {
 		return SLASH_QUIT;
 	} else if (!strcmp(name, "help")) {
-		say(out, "%s", help_text);
+		strbuf_printf(out, "%s", help_text);
 	} else if (!strcmp(name, "clear")) {
 		chat_clear(c);
-		say(out, "conversation cleared\n");
+		strbuf_printf(out, "conversation cleared\n");
 	} else if (!strcmp(name, "system")) {
 		if (*arg) {
 			chat_set_system(c, arg);
-			say(out, "system prompt set\n");
+			strbuf_printf(out, "system prompt set\n");
 		} else {
 			json_object *first = json_object_array_get_idx(c->messages, 0), *v;
 			bool has = first && json_object_object_get_ex(first, "role", &v) &&
 				   !strcmp(json_object_get_string(v), "system");
 			if (has && json_object_object_get_ex(first, "content", &v))
-				say(out, "system prompt: %s\n", json_object_get_string(v));
+				strbuf_printf(out, "system prompt: %s\n", json_object_get_string(v));
 			else
-				say(out, "no system prompt; /system TEXT sets one\n");
+				strbuf_printf(out, "no system prompt; /system TEXT sets one\n");
 		}
 	} else if (!strcmp(name, "save") || !strcmp(name, "load")) {
 		if (!*arg)
-			say(out, "/%s needs a file name\n", name);
+			strbuf_printf(out, "/%s needs a file name\n", name);
 		else if ((name[0] == 's' ? chat_save(c, arg) : chat_load(c, arg)) < 0)
-			say(out, "%s failed: %s\n", name, error_message());
+			strbuf_printf(out, "%s failed: %s\n", name, error_message());
 		else
-			say(out, "%s '%s' (%zu messages)\n", name[0] == 's' ? "saved to" : "loaded", arg,
+			strbuf_printf(out, "%s '%s' (%zu messages)\n", name[0] == 's' ? "saved to" : "loaded", arg,
 			    json_object_array_length(c->messages));
 	} else if (!strcmp(name, "set")) {
 		char key[32];
@@ -109,12 +97,12 @@ enum slash_result slash_run(struct chat *c, const char *line, struct strbuf *out
 		if (!*arg) {
 			show_settings(c, out);
 		} else if (kn >= sizeof key || !*value) {
-			say(out, "usage: /set NAME VALUE (%s)\n", SAMPLER_PARAM_NAMES);
+			strbuf_printf(out, "usage: /set NAME VALUE (%s)\n", SAMPLER_PARAM_NAMES);
 		} else {
 			memcpy(key, arg, kn);
 			key[kn] = '\0';
 			if (sampler_param_set(&p, key, value) < 0) {
-				say(out, "/set: %s\n", error_message());
+				strbuf_printf(out, "/set: %s\n", error_message());
 			} else {
 				chat_set_sampling(c, &p);
 				show_settings(c, out);
@@ -123,7 +111,7 @@ enum slash_result slash_run(struct chat *c, const char *line, struct strbuf *out
 	} else if (!strcmp(name, "stats")) {
 		show_stats(c, out);
 	} else {
-		say(out, "unknown command '/%s'; /help lists them\n", name);
+		strbuf_printf(out, "unknown command '/%s'; /help lists them\n", name);
 	}
 	return SLASH_DONE;
 }

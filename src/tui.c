@@ -236,26 +236,24 @@ static void draw_transcript(struct tui *t, int height, int width)
 	}
 }
 
-static void status_text(const struct tui *t, char *buf, size_t size)
+static void status_text(const struct tui *t, struct strbuf *out)
 {
 	if (t->state == STATE_LOADING) {
-		snprintf(buf, size, " loading %s ... %3.0f%%", t->model_file, t->progress * 100);
+		strbuf_printf(out, " loading %s ... %3.0f%%", t->model_file, t->progress * 100);
 		return;
 	}
 	if (t->state == STATE_FAILED) {
-		snprintf(buf, size, " no model loaded  |  Ctrl-D quits");
+		strbuf_printf(out, " no model loaded  |  Ctrl-D quits");
 		return;
 	}
 	const struct engine_info *in = engine_info(t->engine);
 	const char *lead = t->flash[0] ? t->flash : t->state == STATE_BUSY ? "writing... Ctrl-C stops" : NULL;
 	char w[32], k[32];
-	/* cut to the buffer like any status line is cut to the screen */
-	int n = snprintf(buf, size, " %s%s%s %s  |  %s  |  ctx %u/%u  |  prompt %.1f tok/s  gen %.1f tok/s  |  %s + %s",
-		 lead ? lead : "", lead ? "  |  " : "", in->name, in->quant, in->backend, t->n_past, in->n_ctx,
-		 t->last.prompt_evaluated / (t->last.prompt_seconds + 1e-9),
-		 t->last.reply_tokens / (t->last.reply_seconds + 1e-9), format_bytes(in->weight_bytes, w, sizeof w),
-		 format_bytes(in->kv_bytes, k, sizeof k));
-	(void)n;
+	strbuf_printf(out, " %s%s%s %s  |  %s  |  ctx %u/%u  |  prompt %.1f tok/s  gen %.1f tok/s  |  %s + %s",
+		      lead ? lead : "", lead ? "  |  " : "", in->name, in->quant, in->backend, t->n_past, in->n_ctx,
+		      t->last.prompt_evaluated / (t->last.prompt_seconds + 1e-9),
+		      t->last.reply_tokens / (t->last.reply_seconds + 1e-9), format_bytes(in->weight_bytes, w, sizeof w),
+		      format_bytes(in->kv_bytes, k, sizeof k));
 }
 
 static void draw(struct tui *t)
@@ -279,11 +277,12 @@ static void draw(struct tui *t)
 
 	draw_transcript(t, status_y, width);
 
-	char status[512];
-	status_text(t, status, sizeof status);
+	struct strbuf status = { 0 };
+	status_text(t, &status);
 	attrset(style_of(t, PAIR_STATUS, A_REVERSE));
 	move(status_y, 0);
-	int used = draw_text(status, strlen(status), width);
+	int used = draw_text(status.data ? status.data : "", status.len, width);
+	strbuf_free(&status);
 	for (; used < width; used++)
 		addch(' ');
 	attrset(A_NORMAL);

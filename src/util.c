@@ -312,6 +312,25 @@ void strbuf_append(struct strbuf *b, const void *data, size_t n)
 	b->data[b->len] = '\0';
 }
 
+void strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return;
+	strbuf_append(b, "", 0);
+	if (b->len + (size_t)n + 1 > b->cap) {
+		b->cap = b->len + (size_t)n + 1;
+		b->data = xrealloc(b->data, b->cap);
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
 void strbuf_free(struct strbuf *b)
 {
 	free(b->data);

@@ -71,6 +71,7 @@ struct strbuf {
 	size_t len, cap;
 };
 void strbuf_append(struct strbuf *b, const void *data, size_t n);
+void strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strbuf_free(struct strbuf *b);
 
 #endif
