@@ -6,7 +6,6 @@
 #include "repl.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,60 +17,13 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "sigpipe.h"
 #include "slash.h"
 #include "util.h"
 
 #define MULTILINE_MARK "\"\"\""
 
-static atomic_bool cancel_reply;
-static int signal_pipe[2] = { -1, -1 };
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-	if (sig == SIGINT)
-		atomic_store(&cancel_reply, true);
-	unsigned char b = (unsigned char)sig;
-	if (write(signal_pipe[1], &b, 1) < 0) {
-		/* the pipe is full: a wakeup is already pending */
-	}
-	errno = saved;
-}
-
-static int install_signals(void)
-{
-	if (pipe(signal_pipe) < 0)
-		return error("cannot create a pipe: %s", strerror(errno));
-	for (int i = 0; i < 2; i++)
-		fcntl(signal_pipe[i], F_SETFL, fcntl(signal_pipe[i], F_GETFL) | O_NONBLOCK);
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGWINCH, &sa, NULL);
-	return 0;
-}
-
-static void remove_signals(void)
-{
-	signal(SIGINT, SIG_DFL);
-	signal(SIGWINCH, SIG_DFL);
-	close(signal_pipe[0]);
-	close(signal_pipe[1]);
-	signal_pipe[0] = signal_pipe[1] = -1;
-}
-
-/* The signals received since the last call, as a bit set of (1 << sig). */
-static unsigned drain_signals(void)
-{
-	unsigned char buf[64];
-	unsigned seen = 0;
-	ssize_t n;
-	while ((n = read(signal_pipe[0], buf, sizeof buf)) > 0)
-		for (ssize_t i = 0; i < n; i++)
-			seen |= 1u << (buf[i] & 31);
-	return seen;
-}
+static atomic_bool cancel_reply; /* set by SIGINT: stops the reply being written */
 
 void repl_print(void *arg, const char *text, size_t len)
 {
@@ -141,11 +93,11 @@ static char *read_line(struct line_reader *r, const char *prompt)
 	r->line = NULL;
 	rl_callback_handler_install(prompt, on_readline);
 	while (!r->line && !r->eof) {
-		struct pollfd fds[2] = { { STDIN_FILENO, POLLIN, 0 }, { signal_pipe[0], POLLIN, 0 } };
+		struct pollfd fds[2] = { { STDIN_FILENO, POLLIN, 0 }, { sigpipe_fd(), POLLIN, 0 } };
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (fds[1].revents & POLLIN) {
-			unsigned sigs = drain_signals();
+			unsigned sigs = sigpipe_take();
 			if (sigs & (1u << SIGWINCH))
 				rl_resize_terminal();
 			if (sigs & (1u << SIGINT)) {
@@ -191,7 +143,8 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 {
 	bool autosave_failed = false;
 	struct line_reader r = { .interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) };
-	if (install_signals() < 0) {
+	static const int sigs[] = { SIGINT, SIGWINCH };
+	if (sigpipe_open(sigs, ARRAY_LEN(sigs), &cancel_reply) < 0) {
 		fprintf(stderr, "nibble: %s\n", error_message());
 		return 1;
 	}
@@ -238,7 +191,7 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 				fprintf(stderr, "nibble: cannot autosave the conversation: %s\n", error_message());
 				autosave_failed = true;
 			}
-			drain_signals();
+			sigpipe_take();
 		}
 		strbuf_free(&report);
 		free(msg);
@@ -252,6 +205,6 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 	}
 	if (ferror(stdout))
 		rc = 1;
-	remove_signals();
+	sigpipe_close();
 	return rc;
 }

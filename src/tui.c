@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "input.h"
+#include "sigpipe.h"
 #include "transcript.h"
 #include "unicode.h"
 #include "util.h"
@@ -56,41 +57,7 @@ struct tui {
 	bool log_reported;
 };
 
-static int signal_pipe[2] = { -1, -1 };
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-	unsigned char b = (unsigned char)sig;
-	if (write(signal_pipe[1], &b, 1) < 0) {
-		/* full: a wakeup is pending anyway */
-	}
-	errno = saved;
-}
-
 static const int handled_signals[] = { SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT };
-
-static int install_signals(void)
-{
-	if (pipe(signal_pipe) < 0)
-		return error("cannot create a pipe: %s", strerror(errno));
-	for (int i = 0; i < 2; i++)
-		fcntl(signal_pipe[i], F_SETFL, fcntl(signal_pipe[i], F_GETFL) | O_NONBLOCK);
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < ARRAY_LEN(handled_signals); i++)
-		sigaction(handled_signals[i], &sa, NULL);
-	return 0;
-}
-
-static void remove_signals(void)
-{
-	for (size_t i = 0; i < ARRAY_LEN(handled_signals); i++)
-		signal(handled_signals[i], SIG_DFL);
-	close(signal_pipe[0]);
-	close(signal_pipe[1]);
-}
 
 /* ---- stderr goes to a log while curses owns the screen ----------------- */
 
@@ -632,7 +599,7 @@ int tui_run(const struct tui_options *o)
 	struct tui t = { .state = STATE_LOADING };
 	setlocale(LC_CTYPE, ""); /* the terminal's character set, for widths and input */
 	transcript_init_locale();
-	if (evq_init(&t.q) < 0 || install_signals() < 0) {
+	if (evq_init(&t.q) < 0 || sigpipe_open(handled_signals, ARRAY_LEN(handled_signals), NULL) < 0) {
 		fprintf(stderr, "nibble: %s\n", error_message());
 		return 1;
 	}
@@ -671,7 +638,7 @@ int tui_run(const struct tui_options *o)
 		}
 		draw(&t);
 		struct pollfd fds[3] = { { STDIN_FILENO, POLLIN, 0 }, { t.q.pipe[0], POLLIN, 0 },
-					 { signal_pipe[0], POLLIN, 0 } };
+					 { sigpipe_fd(), POLLIN, 0 } };
 		int timeout_ms = t.ctrl_c_at > 0 ? 500 : -1;
 		if (poll(fds, 3, timeout_ms) < 0 && errno != EINTR)
 			break;
@@ -680,16 +647,13 @@ int tui_run(const struct tui_options *o)
 			t.flash[0] = '\0';
 		}
 		if (fds[2].revents & POLLIN) {
-			unsigned char sigs[32];
-			ssize_t n = read(signal_pipe[0], sigs, sizeof sigs);
-			for (ssize_t i = 0; i < n; i++) {
-				if (sigs[i] == SIGWINCH)
-					resize();
-				else if (sigs[i] == SIGINT)
-					interrupt(&t, true);
-				else
-					t.quit = true; /* SIGTERM, SIGHUP, SIGQUIT: the engine saves on the way out */
-			}
+			unsigned sigs = sigpipe_take();
+			if (sigs & 1u << SIGWINCH)
+				resize();
+			if (sigs & 1u << SIGINT)
+				interrupt(&t, true);
+			if (sigs & (1u << SIGTERM | 1u << SIGHUP | 1u << SIGQUIT))
+				t.quit = true; /* the engine saves the conversation on the way out */
 		}
 		if (fds[1].revents & POLLIN) {
 			struct event *evs;
@@ -718,7 +682,7 @@ int tui_run(const struct tui_options *o)
 	fflush(stdout);
 	endwin();
 	restore_stderr(&t);
-	remove_signals();
+	sigpipe_close();
 	transcript_free(&t.tr);
 	free(t.queued);
 	evq_free(&t.q);
