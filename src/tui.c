@@ -620,6 +620,8 @@ int tui_run(const struct tui_options *o)
 		  , NULL);
 	printf("\033[?2004h"); /* bracketed paste: a pasted text arrives marked */
 	fflush(stdout);
+	struct pollfd pending = { STDIN_FILENO, POLLIN, 0 };
+	bool typed_ahead = poll(&pending, 1, 0) > 0;
 	char *history = xdg_path("XDG_STATE_HOME", ".local/state", "history", true);
 	input_init(on_line, &t, history);
 	free(history);
@@ -668,9 +670,12 @@ int tui_run(const struct tui_options *o)
 			int key;
 			while (!t.quit && (key = getch()) != ERR) {
 				nodelay(stdscr, FALSE);
-				handle_key(&t, key);
+				/* Typed before the screen opened, Enter came through the
+				 * terminal's cooked mode as a newline. */
+				handle_key(&t, key == '\n' && typed_ahead ? '\r' : key);
 				nodelay(stdscr, TRUE);
 			}
+			typed_ahead = false;
 			nodelay(stdscr, FALSE);
 			if (fds[0].revents & POLLHUP && !(fds[0].revents & POLLIN))
 				t.quit = true; /* the terminal went away */

@@ -107,6 +107,9 @@ run_in_term c 80 20 LANG=C LC_ALL=C -- -m "'$STORIES'" --temp 0 -n 10
 wait_for c 'tok/s' >/dev/null
 keys c "caf$(printf '\303\251') $(printf '\346\227\245')!" Enter
 ok $(wait_for c '^  caf\? \?!$'; echo $?) "in the C locale non-ASCII shows as '?'"
+run_in_term ahead 80 20 -- -m "'$STORIES'" --temp 0 -n 10
+keys ahead 'Once upon a time' Enter
+ok $(wait_for ahead '^  Anna'; echo $?) "a message typed before the screen opened is sent"
 run_in_term bad 80 20 -- -m "'$M/tiny256-Q4_K_M.gguf'"
 ok $(wait_for bad 'Q4_K' && wait_for bad 'no model loaded'; echo $?) "a model that cannot load shows its error in the UI"
 keys bad C-d
