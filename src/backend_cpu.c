@@ -24,8 +24,8 @@ struct cpu_backend {
 	int n_ctx, kv_dim, n_layer;
 	uint16_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_dim] fp16 */
 	float *scratch;              /* [n_threads][n_ctx] attention scores */
-	float *rows;                 /* [n_threads][rows_cap] dequantized weight rows */
-	int64_t rows_cap;
+	uint8_t *act;                /* quantized activations for matmul */
+	size_t act_cap;
 };
 
 static struct cpu_backend *cpu(struct backend *be)
@@ -40,7 +40,7 @@ static void cpu_free(struct backend *be)
 	free(c->k_cache);
 	free(c->v_cache);
 	free(c->scratch);
-	free(c->rows);
+	free(c->act);
 	free(c);
 }
 
@@ -106,10 +106,10 @@ static void cpu_rms_norm(struct backend *be, struct backend_buffer *dst, const s
 }
 
 struct matmul_job {
-	struct cpu_backend *c;
 	struct backend_buffer *dst;
 	const struct weight *w;
-	const struct backend_buffer *src;
+	const void *act;   /* the activations in the weight type's vec_dot_type */
+	size_t act_stride; /* bytes from one activation row to the next */
 	int n_rows;
 };
 
@@ -117,34 +117,32 @@ static void matmul_worker(void *arg, int ith, int nth)
 {
 	const struct matmul_job *job = arg;
 	const struct weight *w = job->w;
-	float *tmp = job->c->rows + ith * job->c->rows_cap;
 	int64_t per = (w->n_out + nth - 1) / nth;
 	int64_t first = per * ith, last = first + per < w->n_out ? first + per : w->n_out;
-	for (int64_t j = first; j < last; j++) {
-		const void *row = (const uint8_t *)w->data + j * w->row_bytes;
-		uint32_t type = w->type;
-		if (job->n_rows > 1 && type != GGML_TYPE_F32) {
-			/* A batch reuses the row: dequantize it once. */
-			quant_dequantize(type, row, tmp, w->n_in);
-			row = tmp;
-			type = GGML_TYPE_F32;
-		}
-		for (int r = 0; r < job->n_rows; r++)
-			job->dst->data[r * job->dst->cols + j] =
-				quant_dot(type, row, job->src->data + r * job->src->cols, w->n_in);
-	}
+	for (int64_t j = first; j < last; j++)
+		quant_vec_dot_rows(w->type, (const uint8_t *)w->data + j * w->row_bytes, job->act, job->act_stride,
+				   job->n_rows, w->n_in, job->dst->data + j, (size_t)job->dst->cols);
 }
 
 static void cpu_matmul(struct backend *be, struct backend_buffer *dst, const struct weight *w,
 		       const struct backend_buffer *src, int n_rows)
 {
 	struct cpu_backend *c = cpu(be);
-	if (n_rows > 1 && w->n_in > c->rows_cap) {
-		free(c->rows);
-		c->rows_cap = w->n_in;
-		c->rows = xmalloc((size_t)threadpool_size(c->pool) * (size_t)c->rows_cap * sizeof *c->rows);
+	uint32_t act_type = quant_traits(w->type)->vec_dot_type;
+	struct matmul_job job = { dst, w, src->data, (size_t)src->cols * sizeof(float), n_rows };
+	if (act_type != GGML_TYPE_F32) {
+		/* Quantize the activations once; every weight row uses them. */
+		size_t row = (size_t)quant_row_bytes(act_type, src->cols);
+		if (row * (size_t)n_rows > c->act_cap) {
+			free(c->act);
+			c->act_cap = row * (size_t)n_rows;
+			c->act = xmalloc(c->act_cap);
+		}
+		for (int r = 0; r < n_rows; r++)
+			quant_quantize(act_type, src->data + (size_t)r * src->cols, c->act + (size_t)r * row, src->cols);
+		job.act = c->act;
+		job.act_stride = row;
 	}
-	struct matmul_job job = { c, dst, w, src, n_rows };
 	threadpool_run(c->pool, matmul_worker, &job);
 }
 
@@ -299,6 +297,6 @@ struct backend *backend_cpu_init(int n_threads)
 		free(c);
 		return NULL;
 	}
-	snprintf(c->base.description, sizeof c->base.description, "CPU x%d (scalar)", n_threads);
+	snprintf(c->base.description, sizeof c->base.description, "CPU %s x%d", quant_kernels_name(), n_threads);
 	return &c->base;
 }

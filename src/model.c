@@ -129,10 +129,9 @@ static const struct gguf_tensor *find_tensor(struct model *m, const char *name, 
 			      ne0, ne1);
 		return NULL;
 	}
-	const struct type_traits *tt = quant_traits(t->type);
-	if (!tt->cpu) {
-		error("tensor '%s' has type %s, which nibble cannot compute with yet "
-		      "(supported: F32, F16, BF16, Q8_0, Q4_0, Q6_K)", name, tt->name);
+	if (!quant_supported(t->type)) {
+		error("tensor '%s' has type %s, which nibble cannot compute with yet (supported: %s)", name,
+		      quant_name(t->type), quant_supported_list());
 		if (!m->inspect_only)
 			return NULL;
 		if (!m->unsupported)
@@ -172,7 +171,7 @@ static int bind_vector(struct model *m, const float **out, const char *name, int
 		return 1;
 	}
 	float *copy = xcalloc((size_t)n, sizeof *copy);
-	if (quant_traits(t->type)->cpu)
+	if (quant_supported(t->type))
 		quant_dequantize(t->type, t->data, copy, n);
 	m->f32_copies = xrealloc(m->f32_copies, (size_t)(m->n_f32_copies + 1) * sizeof *m->f32_copies);
 	m->f32_copies[m->n_f32_copies++] = copy;

@@ -1,48 +1,52 @@
-/* quant.c - the scalar reference for every tensor type the CPU computes with.
- * These loops are the specification; faster kernels are checked against them. */
+/* quant.c - type traits, half-precision conversions, the float types'
+ * kernels, and the choice of kernels at run time.  The scalar kernels (here,
+ * quant_legacy.c and quant_kquants.c) are the specification; faster ones are
+ * checked against them. */
 #include "config.h"
 
 #include "quant.h"
+#include "quant_impl.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define TYPE(id, nm, bs, ts, c) [GGML_TYPE_##id] = { nm, bs, ts, c }
+#define TYPE(id, nm, bs, ts, act) [GGML_TYPE_##id] = { nm, bs, ts, GGML_TYPE_##act }
 static const struct type_traits traits[GGML_TYPE_COUNT] = {
-	TYPE(F32, "F32", 1, 4, true),
-	TYPE(F16, "F16", 1, 2, true),
-	TYPE(Q4_0, "Q4_0", 32, 18, true),
-	TYPE(Q4_1, "Q4_1", 32, 20, false),
-	TYPE(Q5_0, "Q5_0", 32, 22, false),
-	TYPE(Q5_1, "Q5_1", 32, 24, false),
-	TYPE(Q8_0, "Q8_0", 32, 34, true),
-	TYPE(Q8_1, "Q8_1", 32, 36, false),
-	TYPE(Q2_K, "Q2_K", 256, 84, false),
-	TYPE(Q3_K, "Q3_K", 256, 110, false),
-	TYPE(Q4_K, "Q4_K", 256, 144, false),
-	TYPE(Q5_K, "Q5_K", 256, 176, false),
-	TYPE(Q6_K, "Q6_K", 256, 210, true),
-	TYPE(Q8_K, "Q8_K", 256, 292, false),
-	TYPE(IQ2_XXS, "IQ2_XXS", 256, 66, false),
-	TYPE(IQ2_XS, "IQ2_XS", 256, 74, false),
-	TYPE(IQ3_XXS, "IQ3_XXS", 256, 98, false),
-	TYPE(IQ1_S, "IQ1_S", 256, 50, false),
-	TYPE(IQ4_NL, "IQ4_NL", 32, 18, false),
-	TYPE(IQ3_S, "IQ3_S", 256, 110, false),
-	TYPE(IQ2_S, "IQ2_S", 256, 82, false),
-	TYPE(IQ4_XS, "IQ4_XS", 256, 136, false),
-	TYPE(I8, "I8", 1, 1, false),
-	TYPE(I16, "I16", 1, 2, false),
-	TYPE(I32, "I32", 1, 4, false),
-	TYPE(I64, "I64", 1, 8, false),
-	TYPE(F64, "F64", 1, 8, false),
-	TYPE(IQ1_M, "IQ1_M", 256, 56, false),
-	TYPE(BF16, "BF16", 1, 2, true),
-	TYPE(TQ1_0, "TQ1_0", 256, 54, false),
-	TYPE(TQ2_0, "TQ2_0", 256, 66, false),
-	TYPE(MXFP4, "MXFP4", 32, 17, false),
+	TYPE(F32, "F32", 1, 4, F32),
+	TYPE(F16, "F16", 1, 2, F32),
+	TYPE(Q4_0, "Q4_0", 32, 18, Q8_0),
+	TYPE(Q4_1, "Q4_1", 32, 20, Q8_1),
+	TYPE(Q5_0, "Q5_0", 32, 22, Q8_0),
+	TYPE(Q5_1, "Q5_1", 32, 24, Q8_1),
+	TYPE(Q8_0, "Q8_0", 32, 34, Q8_0),
+	TYPE(Q8_1, "Q8_1", 32, 36, Q8_1),
+	TYPE(Q2_K, "Q2_K", 256, 84, Q8_K),
+	TYPE(Q3_K, "Q3_K", 256, 110, Q8_K),
+	TYPE(Q4_K, "Q4_K", 256, 144, Q8_K),
+	TYPE(Q5_K, "Q5_K", 256, 176, Q8_K),
+	TYPE(Q6_K, "Q6_K", 256, 210, Q8_K),
+	TYPE(Q8_K, "Q8_K", 256, 292, Q8_K),
+	TYPE(IQ2_XXS, "IQ2_XXS", 256, 66, F32),
+	TYPE(IQ2_XS, "IQ2_XS", 256, 74, F32),
+	TYPE(IQ3_XXS, "IQ3_XXS", 256, 98, F32),
+	TYPE(IQ1_S, "IQ1_S", 256, 50, F32),
+	TYPE(IQ4_NL, "IQ4_NL", 32, 18, Q8_0),
+	TYPE(IQ3_S, "IQ3_S", 256, 110, F32),
+	TYPE(IQ2_S, "IQ2_S", 256, 82, F32),
+	TYPE(IQ4_XS, "IQ4_XS", 256, 136, Q8_K),
+	TYPE(I8, "I8", 1, 1, F32),
+	TYPE(I16, "I16", 1, 2, F32),
+	TYPE(I32, "I32", 1, 4, F32),
+	TYPE(I64, "I64", 1, 8, F32),
+	TYPE(F64, "F64", 1, 8, F32),
+	TYPE(IQ1_M, "IQ1_M", 256, 56, F32),
+	TYPE(BF16, "BF16", 1, 2, F32),
+	TYPE(TQ1_0, "TQ1_0", 256, 54, F32),
+	TYPE(TQ2_0, "TQ2_0", 256, 66, F32),
+	TYPE(MXFP4, "MXFP4", 32, 17, F32),
 };
 #undef TYPE
 
@@ -131,177 +135,202 @@ float bf16_to_f32(uint16_t h)
 	return bits_to_f32((uint32_t)h << 16);
 }
 
-/* Every fp16 value as float: a load is much cheaper than the conversion on
- * CPUs compiled for without F16C. */
-static float fp16_table[1 << 16];
-static pthread_once_t fp16_table_once = PTHREAD_ONCE_INIT;
+float quant_fp16_table[1 << 16];
 
-static void fill_fp16_table(void)
-{
-	for (uint32_t h = 0; h < 1u << 16; h++)
-		fp16_table[h] = fp16_to_f32((uint16_t)h);
-}
-
-#define FP16(h) (fp16_table[(h)])
+/* ---- the float types ---------------------------------------------------- */
 
 /* Sums of products in 8 independent lanes, which compilers turn into SIMD
  * without reassociating a single running sum. */
-#define DOT8(out, n, weight_at, x)                                          \
-	do {                                                             \
-		float lane_[8] = { 0 };                                  \
-		int64_t i_ = 0;                                          \
-		for (; i_ + 8 <= (n); i_ += 8)                           \
-			for (int k_ = 0; k_ < 8; k_++)                   \
+#define DOT8(out, n, weight_at, x)                                            \
+	do {                                                                  \
+		float lane_[8] = { 0 };                                       \
+		int64_t i_ = 0;                                               \
+		for (; i_ + 8 <= (n); i_ += 8)                                \
+			for (int k_ = 0; k_ < 8; k_++)                        \
 				lane_[k_] += (weight_at(i_ + k_)) * (x)[i_ + k_]; \
-		for (; i_ < (n); i_++)                                   \
-			lane_[0] += (weight_at(i_)) * (x)[i_];           \
-		out = ((lane_[0] + lane_[4]) + (lane_[1] + lane_[5])) +  \
-		      ((lane_[2] + lane_[6]) + (lane_[3] + lane_[7]));   \
+		for (; i_ < (n); i_++)                                        \
+			lane_[0] += (weight_at(i_)) * (x)[i_];                \
+		out = ((lane_[0] + lane_[4]) + (lane_[1] + lane_[5])) +       \
+		      ((lane_[2] + lane_[6]) + (lane_[3] + lane_[7]));        \
 	} while (0)
 
-static void dequantize_q4_0(const struct block_q4_0 *b, float *y, int64_t nb)
+static void f32_to_float(const void *src, float *dst, int64_t n)
 {
-	for (int64_t i = 0; i < nb; i++, b++, y += QK4_0) {
-		float d = fp16_to_f32(b->d);
-		for (int j = 0; j < QK4_0 / 2; j++) {
-			y[j] = d * ((b->qs[j] & 0x0f) - 8);
-			y[j + QK4_0 / 2] = d * ((b->qs[j] >> 4) - 8);
-		}
+	memcpy(dst, src, (size_t)n * sizeof *dst);
+}
+
+static void f16_to_float(const void *src, float *dst, int64_t n)
+{
+	const uint16_t *h = src;
+	for (int64_t i = 0; i < n; i++)
+		dst[i] = FP16(h[i]);
+}
+
+static void bf16_to_float(const void *src, float *dst, int64_t n)
+{
+	const uint16_t *h = src;
+	for (int64_t i = 0; i < n; i++)
+		dst[i] = bf16_to_f32(h[i]);
+}
+
+static void f32_from_float(const float *src, void *dst, int64_t n)
+{
+	memcpy(dst, src, (size_t)n * sizeof *src);
+}
+
+static void f16_from_float(const float *src, void *dst, int64_t n)
+{
+	uint16_t *h = dst;
+	for (int64_t i = 0; i < n; i++)
+		h[i] = f32_to_fp16(src[i]);
+}
+
+static void bf16_from_float(const float *src, void *dst, int64_t n)
+{
+	uint16_t *h = dst;
+	for (int64_t i = 0; i < n; i++) {
+		uint32_t u = f32_to_bits(src[i]);
+		if ((u & 0x7fffffffu) > 0x7f800000u)
+			h[i] = (uint16_t)(u >> 16 | 0x40); /* a quiet nan */
+		else
+			h[i] = (uint16_t)((u + 0x7fff + (u >> 16 & 1)) >> 16); /* round to nearest even */
 	}
 }
 
-static void dequantize_q8_0(const struct block_q8_0 *b, float *y, int64_t nb)
+static float f32_vec_dot(const void *w, const void *act, int64_t n)
 {
-	for (int64_t i = 0; i < nb; i++, b++, y += QK8_0) {
-		float d = fp16_to_f32(b->d);
-		for (int j = 0; j < QK8_0; j++)
-			y[j] = d * b->qs[j];
-	}
+	const float *a = w, *x = act;
+	float sum;
+#define AT(i) a[i]
+	DOT8(sum, n, AT, x);
+#undef AT
+	return sum;
 }
 
-static void dequantize_q6_k(const struct block_q6_k *b, float *y, int64_t nb)
+static float f16_vec_dot(const void *w, const void *act, int64_t n)
 {
-	for (int64_t i = 0; i < nb; i++, b++) {
-		float d = fp16_to_f32(b->d);
-		/* Two halves of 128 weights; in each, byte l of ql/qh feeds the
-		 * weights l, l+32, l+64 and l+96. */
-		for (int half = 0; half < 2; half++, y += 128) {
-			const uint8_t *ql = b->ql + 64 * half;
-			const uint8_t *qh = b->qh + 32 * half;
-			const int8_t *sc = b->scales + 8 * half;
-			for (int l = 0; l < 32; l++) {
-				int g = l / 16;
-				int q0 = (ql[l] & 0xf) | ((qh[l] >> 0 & 3) << 4);
-				int q1 = (ql[l + 32] & 0xf) | ((qh[l] >> 2 & 3) << 4);
-				int q2 = (ql[l] >> 4) | ((qh[l] >> 4 & 3) << 4);
-				int q3 = (ql[l + 32] >> 4) | ((qh[l] >> 6 & 3) << 4);
-				y[l] = d * sc[g] * (q0 - 32);
-				y[l + 32] = d * sc[g + 2] * (q1 - 32);
-				y[l + 64] = d * sc[g + 4] * (q2 - 32);
-				y[l + 96] = d * sc[g + 6] * (q3 - 32);
-			}
-		}
+	const uint16_t *a = w;
+	const float *x = act;
+	float sum;
+#define AT(i) FP16(a[i])
+	DOT8(sum, n, AT, x);
+#undef AT
+	return sum;
+}
+
+static float bf16_vec_dot(const void *w, const void *act, int64_t n)
+{
+	const uint16_t *a = w;
+	const float *x = act;
+	float sum;
+#define AT(i) bf16_to_f32(a[i])
+	DOT8(sum, n, AT, x);
+#undef AT
+	return sum;
+}
+
+void quant_register_float(struct quant_kernels *k)
+{
+	k->to_float[GGML_TYPE_F32] = f32_to_float;
+	k->to_float[GGML_TYPE_F16] = f16_to_float;
+	k->to_float[GGML_TYPE_BF16] = bf16_to_float;
+	k->from_float[GGML_TYPE_F32] = f32_from_float;
+	k->from_float[GGML_TYPE_F16] = f16_from_float;
+	k->from_float[GGML_TYPE_BF16] = bf16_from_float;
+	k->vec_dot[GGML_TYPE_F32] = f32_vec_dot;
+	k->vec_dot[GGML_TYPE_F16] = f16_vec_dot;
+	k->vec_dot[GGML_TYPE_BF16] = bf16_vec_dot;
+}
+
+/* ---- the choice of kernels ---------------------------------------------- */
+
+static struct quant_kernels scalar, active;
+static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
+static char supported_list[256];
+
+static bool computes(const struct quant_kernels *k, uint32_t type)
+{
+	return k->to_float[type] && k->vec_dot[type] && k->from_float[traits[type].vec_dot_type];
+}
+
+static void choose_kernels(void)
+{
+	for (uint32_t h = 0; h < 1u << 16; h++)
+		quant_fp16_table[h] = fp16_to_f32((uint16_t)h);
+	scalar.name = "scalar";
+	quant_register_float(&scalar);
+	quant_register_legacy(&scalar);
+	quant_register_kquants(&scalar);
+	active = scalar;
+	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
+		size_t len = strlen(supported_list);
+		if (traits[t].name && t != GGML_TYPE_Q8_1 && t != GGML_TYPE_Q8_K && computes(&scalar, t))
+			snprintf(supported_list + len, sizeof supported_list - len, "%s%s", len ? ", " : "", traits[t].name);
 	}
+#ifdef HAVE_AVX2_KERNELS
+	const char *want = getenv("NIBBLE_KERNELS");
+	__builtin_cpu_init();
+	if (!(want && !strcmp(want, "scalar")) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		quant_register_avx2(&active);
+#endif
+}
+
+static const struct quant_kernels *kernels(void)
+{
+	pthread_once(&kernels_once, choose_kernels);
+	return &active;
+}
+
+const struct quant_kernels *quant_kernels_scalar(void)
+{
+	pthread_once(&kernels_once, choose_kernels);
+	return &scalar;
+}
+
+const struct quant_kernels *quant_kernels_active(void)
+{
+	return kernels();
+}
+
+const char *quant_kernels_name(void)
+{
+	return kernels()->name;
+}
+
+bool quant_supported(uint32_t type)
+{
+	return type < GGML_TYPE_COUNT && computes(kernels(), type);
+}
+
+const char *quant_supported_list(void)
+{
+	kernels();
+	return supported_list;
 }
 
 void quant_dequantize(uint32_t type, const void *src, float *dst, int64_t n)
 {
-	pthread_once(&fp16_table_once, fill_fp16_table);
-	switch (type) {
-	case GGML_TYPE_F32:
-		memcpy(dst, src, (size_t)n * sizeof(float));
-		break;
-	case GGML_TYPE_F16: {
-		const uint16_t *h = src;
-		for (int64_t i = 0; i < n; i++)
-			dst[i] = FP16(h[i]);
-		break;
-	}
-	case GGML_TYPE_BF16: {
-		const uint16_t *h = src;
-		for (int64_t i = 0; i < n; i++)
-			dst[i] = bf16_to_f32(h[i]);
-		break;
-	}
-	case GGML_TYPE_Q4_0:
-		dequantize_q4_0(src, dst, n / QK4_0);
-		break;
-	case GGML_TYPE_Q8_0:
-		dequantize_q8_0(src, dst, n / QK8_0);
-		break;
-	case GGML_TYPE_Q6_K:
-		dequantize_q6_k(src, dst, n / QK_K);
-		break;
-	default:
-		memset(dst, 0, (size_t)n * sizeof(float)); /* unreachable: types are checked at load */
-		break;
-	}
+	kernels()->to_float[type](src, dst, n);
 }
 
-float quant_dot(uint32_t type, const void *src, const float *x, int64_t n)
+void quant_quantize(uint32_t type, const float *src, void *dst, int64_t n)
 {
-	pthread_once(&fp16_table_once, fill_fp16_table);
-	float sum;
-	switch (type) {
-	case GGML_TYPE_F32: {
-		const float *w = src;
-#define AT(i) w[i]
-		DOT8(sum, n, AT, x);
-#undef AT
-		return sum;
+	kernels()->from_float[type](src, dst, n);
+}
+
+float quant_vec_dot(uint32_t type, const void *w, const void *act, int64_t n)
+{
+	return kernels()->vec_dot[type](w, act, n);
+}
+
+void quant_vec_dot_rows(uint32_t type, const void *w, const void *act, size_t act_stride, int n_rows, int64_t n,
+			float *out, size_t out_stride)
+{
+	const struct quant_kernels *k = kernels();
+	if (k->vec_dot_rows[type]) {
+		k->vec_dot_rows[type](w, act, act_stride, n_rows, n, out, out_stride);
+		return;
 	}
-	case GGML_TYPE_F16: {
-		const uint16_t *w = src;
-#define AT(i) FP16(w[i])
-		DOT8(sum, n, AT, x);
-#undef AT
-		return sum;
-	}
-	case GGML_TYPE_BF16: {
-		const uint16_t *w = src;
-#define AT(i) bf16_to_f32(w[i])
-		DOT8(sum, n, AT, x);
-#undef AT
-		return sum;
-	}
-	case GGML_TYPE_Q4_0: {
-		const struct block_q4_0 *b = src;
-		sum = 0;
-		for (int64_t i = 0; i < n / QK4_0; i++, b++, x += QK4_0) {
-			float lo[QK4_0 / 2] = { 0 }, s = 0;
-			for (int j = 0; j < QK4_0 / 2; j++)
-				lo[j] = ((b->qs[j] & 0x0f) - 8) * x[j] + ((b->qs[j] >> 4) - 8) * x[j + QK4_0 / 2];
-			for (int j = 0; j < QK4_0 / 2; j++)
-				s += lo[j];
-			sum += FP16(b->d) * s;
-		}
-		return sum;
-	}
-	case GGML_TYPE_Q8_0: {
-		const struct block_q8_0 *b = src;
-		sum = 0;
-		for (int64_t i = 0; i < n / QK8_0; i++, b++, x += QK8_0) {
-			float s;
-			const int8_t *q = b->qs;
-#define AT(j) q[j]
-			DOT8(s, QK8_0, AT, x);
-#undef AT
-			sum += FP16(b->d) * s;
-		}
-		return sum;
-	}
-	default: {
-		/* Block types without a direct loop: dequantize a block at a time. */
-		const struct type_traits *t = quant_traits(type);
-		const uint8_t *p = src;
-		float tmp[QK_K];
-		sum = 0;
-		for (int64_t i = 0; i < n; i += t->block_size, p += t->type_size) {
-			quant_dequantize(type, p, tmp, t->block_size);
-			for (uint32_t j = 0; j < t->block_size; j++)
-				sum += tmp[j] * x[i + j];
-		}
-		return sum;
-	}
-	}
+	for (int r = 0; r < n_rows; r++)
+		out[(size_t)r * out_stride] = k->vec_dot[type](w, (const uint8_t *)act + (size_t)r * act_stride, n);
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "quant.h"
+#include "quant_impl.h"
+#include "util.h"
 #include "tap.h"
 
 static uint64_t rng_state = 42;
@@ -45,6 +47,10 @@ static void test_traits(void)
 	   "block sizes of known types");
 	ok(!quant_traits(4) && !quant_traits(31) && !quant_traits(1000) && !strcmp(quant_name(31), "type 31"),
 	   "removed and unknown type ids have no traits");
+	ok(quant_traits(GGML_TYPE_Q4_K)->vec_dot_type == GGML_TYPE_Q8_K &&
+		   quant_traits(GGML_TYPE_Q4_1)->vec_dot_type == GGML_TYPE_Q8_1 &&
+		   quant_traits(GGML_TYPE_F16)->vec_dot_type == GGML_TYPE_F32,
+	   "activation types: Q8_K for k-quants, Q8_1 for types with a minimum, F32 for float weights");
 }
 
 static void test_q8_0(void)
@@ -104,36 +110,128 @@ static void test_q6_k(void)
 	ok(bad == 0, "Q6_K random blocks match the layout description (%d differ)", bad);
 }
 
-static void test_dot(void)
+/* Random blocks of a type: random bytes with sane fp16 scales (every
+ * 16-bit word is a finite value below 1 when read as fp16 or bf16). */
+static void random_blocks(uint32_t type, uint8_t *raw, int64_t n)
 {
-	static const uint32_t types[] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0,
-					  GGML_TYPE_Q6_K };
-	enum { N = 512 };
-	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
-		const struct type_traits *tt = quant_traits(types[t]);
-		static uint8_t raw[N * 4];
-		size_t bytes = N / tt->block_size * tt->type_size;
-		for (size_t i = 0; i < bytes; i += 2) {
-			uint16_t v = (uint16_t)(next_u32() & 0x3bff); /* finite, |v| < 1 as fp16/bf16 scales */
-			memcpy(raw + i, &v, 2);
+	if (type == GGML_TYPE_F32) {
+		for (int64_t i = 0; i < n; i++) {
+			float f = (float)next_u32() / 4294967296.0f - 0.5f;
+			memcpy(raw + 4 * i, &f, 4);
 		}
-		if (types[t] == GGML_TYPE_F32)
-			for (size_t i = 0; i < N; i++) {
-				float f = (float)next_u32() / 4294967296.0f - 0.5f;
-				memcpy(raw + 4 * i, &f, 4);
-			}
-		float w[N], x[N];
-		for (int i = 0; i < N; i++)
-			x[i] = (float)next_u32() / 4294967296.0f - 0.5f;
-		quant_dequantize(types[t], raw, w, N);
+		return;
+	}
+	uint64_t bytes = quant_row_bytes(type, n);
+	for (uint64_t i = 0; i + 1 < bytes; i += 2) {
+		uint16_t v = (uint16_t)(next_u32() & 0x3bff);
+		memcpy(raw + i, &v, 2);
+	}
+}
+
+static void random_floats(float *x, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		x[i] = (float)next_u32() / 4294967296.0f - 0.5f;
+}
+
+static const uint32_t compute_types[] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0,
+					  GGML_TYPE_Q4_0, GGML_TYPE_Q6_K };
+
+/* The dot product against quantized activations equals the dot product of
+ * the dequantized weights with the dequantized activations. */
+static void test_vec_dot(void)
+{
+	enum { N = 512 };
+	for (size_t t = 0; t < ARRAY_LEN(compute_types); t++) {
+		uint32_t type = compute_types[t], act_type = quant_traits(type)->vec_dot_type;
+		static uint8_t raw[N * 4], act[N * 4];
+		float w[N], x[N], xq[N];
+		random_blocks(type, raw, N);
+		random_floats(x, N);
+		quant_quantize(act_type, x, act, N);
+		quant_dequantize(type, raw, w, N);
+		quant_dequantize(act_type, act, xq, N);
 		double want = 0, mag = 0;
 		for (int i = 0; i < N; i++) {
-			want += (double)w[i] * x[i];
-			mag += fabs((double)w[i] * x[i]);
+			want += (double)w[i] * xq[i];
+			mag += fabs((double)w[i] * xq[i]);
 		}
-		float got = quant_dot(types[t], raw, x, N);
-		ok(fabs(got - want) <= 1e-5 * mag + 1e-30, "%s dot product equals dequantize-then-multiply", tt->name);
+		float got = quant_vec_dot(type, raw, act, N);
+		ok(fabs(got - want) <= 1e-5 * mag + 1e-30, "%s dot product equals dequantize-then-multiply",
+		   quant_name(type));
 	}
+}
+
+/* Quantizing and dequantizing loses at most: half a step plus the rounding
+ * of the fp16 scale (Q8_0), one step at the clamped end of the range (Q4_0,
+ * Q8_K, whose largest value sets the scale by its sign), half an ulp (F16). */
+static void test_round_trip(void)
+{
+	enum { N = 512 };
+	static const struct {
+		uint32_t type;
+		int levels;
+		float steps;
+	} cases[] = { { GGML_TYPE_Q8_0, 127, 0.57f }, { GGML_TYPE_Q4_0, 8, 1.0f }, { GGML_TYPE_Q8_K, 128, 1.0f } };
+	for (size_t t = 0; t < ARRAY_LEN(cases); t++) {
+		float x[N], y[N];
+		static uint8_t q[N * 4];
+		random_floats(x, N);
+		quant_quantize(cases[t].type, x, q, N);
+		quant_dequantize(cases[t].type, q, y, N);
+		int bs = (int)quant_traits(cases[t].type)->block_size, bad = 0;
+		for (int b = 0; b < N / bs; b++) {
+			float amax = 0;
+			for (int j = 0; j < bs; j++)
+				amax = fmaxf(amax, fabsf(x[b * bs + j]));
+			float bound = amax / cases[t].levels * cases[t].steps * 1.001f;
+			for (int j = 0; j < bs; j++)
+				bad += fabsf(x[b * bs + j] - y[b * bs + j]) > bound;
+		}
+		ok(bad == 0, "%s quantization loses at most %.2f steps (%d values more)", quant_name(cases[t].type),
+		   cases[t].steps, bad);
+	}
+	float x[N], y[N];
+	uint16_t h[N];
+	random_floats(x, N);
+	quant_quantize(GGML_TYPE_F16, x, h, N);
+	quant_dequantize(GGML_TYPE_F16, h, y, N);
+	int bad = 0;
+	for (int i = 0; i < N; i++)
+		bad += fabsf(x[i] - y[i]) > fabsf(x[i]) * 0x1p-11f + 0x1p-25f;
+	ok(bad == 0, "F16 conversion is within half an ulp (%d values more)", bad);
+}
+
+/* The kernels in use (AVX2 on most machines) against the scalar reference. */
+static void test_kernels_match(void)
+{
+	const struct quant_kernels *ref = quant_kernels_scalar(), *k = quant_kernels_active();
+	diag("kernels in use: %s", quant_kernels_name());
+	enum { N = 1024 };
+	for (size_t t = 0; t < ARRAY_LEN(compute_types); t++) {
+		uint32_t type = compute_types[t], act_type = quant_traits(type)->vec_dot_type;
+		static uint8_t raw[N * 4], act[N * 4];
+		float x[N];
+		double worst = 0;
+		for (int trial = 0; trial < 50; trial++) {
+			random_blocks(type, raw, N);
+			random_floats(x, N);
+			ref->from_float[act_type](x, act, N);
+			float a = ref->vec_dot[type](raw, act, N), b = k->vec_dot[type](raw, act, N);
+			worst = fmax(worst, fabs(a - b) / (fabs(a) + 1e-3));
+		}
+		ok(worst < 1e-4, "%s: %s kernel matches the scalar reference (worst relative difference %.2g)",
+		   quant_name(type), k->name, worst);
+	}
+	float x[N];
+	static uint8_t a[N * 2], b[N * 2];
+	random_floats(x, N);
+	ref->from_float[GGML_TYPE_Q8_0](x, a, N);
+	k->from_float[GGML_TYPE_Q8_0](x, b, N);
+	ok(!memcmp(a, b, quant_row_bytes(GGML_TYPE_Q8_0, N)), "Q8_0 activations quantize the same with %s", k->name);
+	ref->from_float[GGML_TYPE_Q8_K](x, a, N);
+	k->from_float[GGML_TYPE_Q8_K](x, b, N);
+	ok(!memcmp(a, b, quant_row_bytes(GGML_TYPE_Q8_K, N)), "Q8_K activations quantize the same with %s", k->name);
 }
 
 int main(void)
@@ -143,6 +241,8 @@ int main(void)
 	test_q8_0();
 	test_q4_0();
 	test_q6_k();
-	test_dot();
+	test_vec_dot();
+	test_round_trip();
+	test_kernels_match();
 	return tap_done();
 }
