@@ -34,6 +34,10 @@ void quant_register_avx2(struct quant_kernels *k);
 const struct quant_kernels *quant_kernels_scalar(void);
 const struct quant_kernels *quant_kernels_active(void);
 
+/* The 16 values an IQ4_NL or IQ4_XS quant stands for (times the scale). */
+static const int8_t quant_iq4nl_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
+					       1,    13,   25,  38,  53,  69,  89,  113 };
+
 /* Every fp16 value as float, filled before any kernel runs. */
 extern float quant_fp16_table[1 << 16];
 #define FP16(h) (quant_fp16_table[(uint16_t)(h)])
