@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,43 +106,84 @@ static void cpu_rms_norm(struct backend *be, struct backend_buffer *dst, const s
 	}
 }
 
+/* Activation rows per matmul tile: their quantized copies stay in the L2
+ * cache while every weight row passes them. */
+#define MATMUL_TILE_ROWS 64
+
 struct matmul_job {
 	struct backend_buffer *dst;
 	const struct weight *w;
+	const struct backend_buffer *src;
+	uint32_t act_type;
 	const void *act;   /* the activations in the weight type's vec_dot_type */
 	size_t act_stride; /* bytes from one activation row to the next */
 	int n_rows;
+	int64_t chunk;     /* weight rows per work item */
+	int64_t n_chunks;  /* work items per tile of activation rows */
+	atomic_int_fast64_t next; /* the next work item to take */
 };
 
+/* Threads take work items from a shared counter rather than fixed shares,
+ * so a thread slowed by another process does not hold up the rest. */
 static void matmul_worker(void *arg, int ith, int nth)
 {
-	const struct matmul_job *job = arg;
+	struct matmul_job *job = arg;
 	const struct weight *w = job->w;
-	int64_t per = (w->n_out + nth - 1) / nth;
-	int64_t first = per * ith, last = first + per < w->n_out ? first + per : w->n_out;
-	for (int64_t j = first; j < last; j++)
-		quant_vec_dot_rows(w->type, (const uint8_t *)w->data + j * w->row_bytes, job->act, job->act_stride,
-				   job->n_rows, w->n_in, job->dst->data + j, (size_t)job->dst->cols);
+	int n_tiles = (job->n_rows + MATMUL_TILE_ROWS - 1) / MATMUL_TILE_ROWS;
+	for (;;) {
+		int64_t item = atomic_fetch_add(&job->next, 1);
+		if (item >= job->n_chunks * n_tiles)
+			break;
+		int64_t first = item % job->n_chunks * job->chunk;
+		int64_t last = first + job->chunk < w->n_out ? first + job->chunk : w->n_out;
+		int r0 = (int)(item / job->n_chunks) * MATMUL_TILE_ROWS;
+		int n = job->n_rows - r0 < MATMUL_TILE_ROWS ? job->n_rows - r0 : MATMUL_TILE_ROWS;
+		const uint8_t *act = (const uint8_t *)job->act + (size_t)r0 * job->act_stride;
+		float *out = job->dst->data + (size_t)r0 * job->dst->cols;
+		quant_vec_dot_tile(w->type, (const uint8_t *)w->data + first * w->row_bytes, w->row_bytes,
+				   (int)(last - first), act, job->act_stride, n, w->n_in, out + first,
+				   (size_t)job->dst->cols);
+	}
+}
+
+/* Activation rows ith, ith + nth, ... to the weight type's vec_dot_type. */
+static void quantize_worker(void *arg, int ith, int nth)
+{
+	struct matmul_job *job = arg;
+	for (int r = ith; r < job->n_rows; r += nth)
+		quant_quantize(job->act_type, job->src->data + (size_t)r * job->src->cols,
+			       (uint8_t *)job->act + (size_t)r * job->act_stride, job->src->cols);
 }
 
 static void cpu_matmul(struct backend *be, struct backend_buffer *dst, const struct weight *w,
 		       const struct backend_buffer *src, int n_rows)
 {
 	struct cpu_backend *c = cpu(be);
-	uint32_t act_type = quant_traits(w->type)->vec_dot_type;
-	struct matmul_job job = { dst, w, src->data, (size_t)src->cols * sizeof(float), n_rows };
-	if (act_type != GGML_TYPE_F32) {
+	int nth = threadpool_size(c->pool);
+	struct matmul_job job = { .dst = dst, .w = w, .src = src, .n_rows = n_rows };
+	job.act_type = quant_traits(w->type)->vec_dot_type;
+	job.act = src->data;
+	job.act_stride = (size_t)src->cols * sizeof(float);
+	/* about 16 work items per thread: enough to even out, few enough that
+	 * each streams a long stretch of weights; whole groups of 8 rows, which
+	 * kernels take together */
+	job.chunk = ((w->n_out + 16 * nth - 1) / (16 * nth) + 7) / 8 * 8;
+	job.n_chunks = (w->n_out + job.chunk - 1) / job.chunk;
+	atomic_init(&job.next, 0);
+	if (job.act_type != GGML_TYPE_F32) {
 		/* Quantize the activations once; every weight row uses them. */
-		size_t row = (size_t)quant_row_bytes(act_type, src->cols);
+		size_t row = (size_t)quant_row_bytes(job.act_type, src->cols);
 		if (row * (size_t)n_rows > c->act_cap) {
 			free(c->act);
 			c->act_cap = row * (size_t)n_rows;
 			c->act = xmalloc(c->act_cap);
 		}
-		for (int r = 0; r < n_rows; r++)
-			quant_quantize(act_type, src->data + (size_t)r * src->cols, c->act + (size_t)r * row, src->cols);
 		job.act = c->act;
 		job.act_stride = row;
+		if (n_rows >= nth && nth > 1)
+			threadpool_run(c->pool, quantize_worker, &job);
+		else
+			quantize_worker(&job, 0, 1);
 	}
 	threadpool_run(c->pool, matmul_worker, &job);
 }

@@ -334,3 +334,16 @@ void quant_vec_dot_rows(uint32_t type, const void *w, const void *act, size_t ac
 	for (int r = 0; r < n_rows; r++)
 		out[(size_t)r * out_stride] = k->vec_dot[type](w, (const uint8_t *)act + (size_t)r * act_stride, n);
 }
+
+void quant_vec_dot_tile(uint32_t type, const void *w, size_t w_stride, int n_w, const void *act, size_t act_stride,
+			int n_act, int64_t n, float *out, size_t out_stride)
+{
+	const struct quant_kernels *k = kernels();
+	if (k->vec_dot_tile[type]) {
+		k->vec_dot_tile[type](w, w_stride, n_w, act, act_stride, n_act, n, out, out_stride);
+		return;
+	}
+	for (int j = 0; j < n_w; j++)
+		quant_vec_dot_rows(type, (const uint8_t *)w + (size_t)j * w_stride, act, act_stride, n_act, n, out + j,
+				   out_stride);
+}

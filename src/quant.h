@@ -215,6 +215,12 @@ float quant_vec_dot(uint32_t type, const void *w, const void *act, int64_t n);
  * kernel decode the weights once. */
 void quant_vec_dot_rows(uint32_t type, const void *w, const void *act, size_t act_stride, int n_rows, int64_t n,
 			float *out, size_t out_stride);
+/* out[a * out_stride + j] = quant_vec_dot(type, w + j * w_stride, act +
+ * a * act_stride, n) for j < n_w, a < n_act: a tile of the matrix product,
+ * which lets a kernel share work between weight rows too (the scales of
+ * several rows in one register, one activation block for all of them). */
+void quant_vec_dot_tile(uint32_t type, const void *w, size_t w_stride, int n_w, const void *act, size_t act_stride,
+			int n_act, int64_t n, float *out, size_t out_stride);
 
 /* Bytes of n values of type. */
 static inline uint64_t quant_row_bytes(uint32_t type, int64_t n)

@@ -14,12 +14,15 @@ typedef void quant_from_float_fn(const float *src, void *dst, int64_t n);
 typedef float quant_vec_dot_fn(const void *w, const void *act, int64_t n);
 typedef void quant_vec_dot_rows_fn(const void *w, const void *act, size_t act_stride, int n_rows, int64_t n,
 				   float *out, size_t out_stride);
+typedef void quant_vec_dot_tile_fn(const void *w, size_t w_stride, int n_w, const void *act, size_t act_stride,
+				   int n_act, int64_t n, float *out, size_t out_stride);
 
 struct quant_kernels {
 	quant_to_float_fn *to_float[GGML_TYPE_COUNT];
 	quant_from_float_fn *from_float[GGML_TYPE_COUNT];
 	quant_vec_dot_fn *vec_dot[GGML_TYPE_COUNT];
 	quant_vec_dot_rows_fn *vec_dot_rows[GGML_TYPE_COUNT]; /* optional: NULL loops over vec_dot */
+	quant_vec_dot_tile_fn *vec_dot_tile[GGML_TYPE_COUNT]; /* optional: NULL loops over vec_dot_rows */
 	const char *name;
 };
 

@@ -116,7 +116,7 @@ struct tiny_spec {
 	int64_t bos_id;            /* default 1; -2: leave the key out */
 	const char *skip_tensor;   /* leave this tensor out */
 	const char *bad_shape;     /* give this tensor a wrong shape */
-	const char *q5_tensor;     /* store this matrix as Q5_0, a type the CPU lacks */
+	const char *mxfp4_tensor;  /* store this matrix as MXFP4, a type the CPU lacks */
 	int scores_short;          /* scores array one entry short */
 	int tokens_as_int;         /* tokenizer.ggml.tokens as an int32 array */
 	uint32_t block_count;      /* default 2 */
@@ -218,8 +218,8 @@ static inline void tiny_model(struct strbuf *b, const struct tiny_spec *s)
 			continue;
 		if (s->bad_shape && !strcmp(t[i].name, s->bad_shape))
 			t[i].ne[0] *= 2;
-		if (s->q5_tensor && !strcmp(t[i].name, s->q5_tensor))
-			t[i].type = GGML_TYPE_Q5_0;
+		if (s->mxfp4_tensor && !strcmp(t[i].name, s->mxfp4_tensor))
+			t[i].type = GGML_TYPE_MXFP4;
 		out[n_out++] = &t[i];
 	}
 

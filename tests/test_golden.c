@@ -176,5 +176,7 @@ int main(void)
 	check_case("tiny256-BF16.gguf", "tiny256-BF16", 0.02, 0);
 	check_case("tiny256-Q8_0.gguf", "tiny256-Q8_0", 0.08, 0);
 	check_case("tiny256-Q4_0.gguf", "tiny256-Q4_0", 0.08, 0);
+	check_case("tiny256-Q5_0.gguf", "tiny256-Q5_0", 0.08, 0);
+	check_case("tiny256-IQ4_NL.gguf", "tiny256-IQ4_NL", 0.08, 0);
 	return tap_done();
 }

@@ -43,7 +43,7 @@ static void test_refusals(void)
 	expect_refused(&(struct tiny_spec){ .n_head = 5, .n_head_kv = 5 }, "embedding_length 32 is not a multiple of head_count 5", "an uneven head size");
 	expect_refused(&(struct tiny_spec){ .skip_tensor = "blk.1.ffn_up.weight" }, "missing tensor 'blk.1.ffn_up.weight'", "a missing tensor");
 	expect_refused(&(struct tiny_spec){ .bad_shape = "blk.0.attn_k.weight" }, "tensor 'blk.0.attn_k.weight' has shape [64, 16, 1, 1], expected [32, 16]", "a wrong shape");
-	expect_refused(&(struct tiny_spec){ .q5_tensor = "blk.0.attn_q.weight" }, "tensor 'blk.0.attn_q.weight' has type Q5_0", "an unsupported tensor type");
+	expect_refused(&(struct tiny_spec){ .mxfp4_tensor = "blk.0.attn_q.weight" }, "tensor 'blk.0.attn_q.weight' has type MXFP4", "an unsupported tensor type");
 	expect_refused(&(struct tiny_spec){ .bos_id = 5000 }, "bos_token_id 5000 is out of range", "a BOS id outside the vocabulary");
 	expect_refused(&(struct tiny_spec){ .scores_short = 1 }, "tokenizer.ggml.scores has 267 entries for 268 tokens", "a short score array");
 	expect_refused(&(struct tiny_spec){ .tokens_as_int = 1 }, "tokenizer.ggml.tokens is an array of int32", "tokens of the wrong type");
@@ -51,8 +51,8 @@ static void test_refusals(void)
 	expect_refused(&(struct tiny_spec){ .block_count = 1000000 }, "block_count 1000000 is larger than the number of tensors", "an absurd block count");
 
 	/* info can still describe a model it cannot run. */
-	struct model *m = load_spec(&(struct tiny_spec){ .q5_tensor = "blk.0.attn_q.weight" }, MODEL_LOAD_INSPECT);
-	ok(m && m->unsupported && strstr(m->unsupported, "Q5_0"), "inspecting a model notes the unsupported type");
+	struct model *m = load_spec(&(struct tiny_spec){ .mxfp4_tensor = "blk.0.attn_q.weight" }, MODEL_LOAD_INSPECT);
+	ok(m && m->unsupported && strstr(m->unsupported, "MXFP4"), "inspecting a model notes the unsupported type");
 	model_free(m);
 }
 

@@ -4,8 +4,13 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "context.h"
+#include "gguf.h"
 #include "quant.h"
 #include "quant_impl.h"
 #include "util.h"
@@ -79,6 +84,86 @@ static void test_q4_0(void)
 	ok(bad == 0, "Q4_0 block: low nibbles are weights 0-15, high nibbles 16-31, offset 8");
 }
 
+/* Q4_1: weight = d * q + m, q unsigned, low nibbles first. */
+static void test_q4_1(void)
+{
+	struct block_q4_1 b = { .d = 0x3800, .m = 0xbc00 }; /* 0.5, -1.0 */
+	for (int j = 0; j < 16; j++)
+		b.qs[j] = (uint8_t)(j | (15 - j) << 4);
+	float y[32];
+	quant_dequantize(GGML_TYPE_Q4_1, &b, y, 32);
+	ok(y[0] == -1.0f && y[1] == -0.5f && y[15] == 6.5f && y[16] == 6.5f && y[31] == -1.0f,
+	   "Q4_1 block dequantizes to d * q + m");
+}
+
+/* qh = 01 80 00 ff: as a little-endian word, bits 0, 15 and 24..31 are set,
+ * so weights 0, 15 and 24..31 have their fifth bit (16) set. */
+static const uint8_t q5_qh[4] = { 0x01, 0x80, 0x00, 0xff };
+
+static int q5_expected(int j)
+{
+	int nibble = j < 16 ? j : 15 - (j - 16); /* qs[j] = j | (15 - j) << 4 */
+	return nibble + (j == 0 || j == 15 || j >= 24 ? 16 : 0);
+}
+
+static void test_q5(void)
+{
+	struct block_q5_0 b0 = { .d = 0x4000 };             /* 2.0 */
+	struct block_q5_1 b1 = { .d = 0x3400, .m = 0x3c00 }; /* 0.25, 1.0 */
+	for (int j = 0; j < 16; j++)
+		b0.qs[j] = b1.qs[j] = (uint8_t)(j | (15 - j) << 4);
+	memcpy(b0.qh, q5_qh, 4);
+	memcpy(b1.qh, q5_qh, 4);
+	float y0[32], y1[32];
+	quant_dequantize(GGML_TYPE_Q5_0, &b0, y0, 32);
+	quant_dequantize(GGML_TYPE_Q5_1, &b1, y1, 32);
+	int bad0 = 0, bad1 = 0;
+	for (int j = 0; j < 32; j++) {
+		bad0 += y0[j] != 2.0f * (q5_expected(j) - 16);
+		bad1 += y1[j] != 0.25f * q5_expected(j) + 1.0f;
+	}
+	ok(bad0 == 0 && y0[0] == 0.0f && y0[1] == -30.0f && y0[31] == 0.0f,
+	   "Q5_0 block: fifth bits from qh as a little-endian word, weight = d * (q - 16)");
+	ok(bad1 == 0 && y1[0] == 5.0f && y1[16] == 4.75f && y1[24] == 6.75f, "Q5_1 block: weight = d * q + m");
+}
+
+static void test_iq4_nl(void)
+{
+	static const int8_t table[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+	struct block_iq4_nl b = { .d = 0x3800 }; /* 0.5 */
+	for (int j = 0; j < 16; j++)
+		b.qs[j] = (uint8_t)(j | (15 - j) << 4);
+	float y[32];
+	quant_dequantize(GGML_TYPE_IQ4_NL, &b, y, 32);
+	int bad = 0;
+	for (int j = 0; j < 16; j++)
+		bad += y[j] != 0.5f * table[j] || y[j + 16] != 0.5f * table[15 - j];
+	ok(bad == 0 && y[0] == -63.5f && y[16] == 56.5f, "IQ4_NL block: nibbles index the value table");
+}
+
+static void test_q8_1(void)
+{
+	struct block_q8_1 b = { .d = 0x3800, .s = 0x4000 };
+	for (int j = 0; j < 32; j++)
+		b.qs[j] = (int8_t)(j * 8 - 128);
+	float y[32];
+	quant_dequantize(GGML_TYPE_Q8_1, &b, y, 32);
+	int bad = 0;
+	for (int j = 0; j < 32; j++)
+		bad += y[j] != 0.5f * (j * 8 - 128);
+	ok(bad == 0, "Q8_1 block dequantizes to d * q");
+
+	/* x = j - 16: max |x| = 16, so d = 16/127 and q = round(x * 127/16);
+	 * the quants of -15..15 cancel, leaving q(-16) = -127: s = d * -127 = -16. */
+	float x[32];
+	for (int j = 0; j < 32; j++)
+		x[j] = (float)(j - 16);
+	quant_quantize(GGML_TYPE_Q8_1, x, &b, 32);
+	ok(b.s == 0xcc00 && b.d == f32_to_fp16(16.0f / 127) && b.qs[0] == -127 && b.qs[16] == 0 && b.qs[17] == 8 &&
+		   b.qs[31] == 119,
+	   "Q8_1 quantizes to round(x / d) with s = d * sum(q)");
+}
+
 /* Weight i of a Q6_K block, read straight from the layout description:
  * each 128-weight half has 64 ql bytes, 32 qh bytes and 8 scales; its
  * quarter q (32 weights) takes low nibbles of ql[0..31] / ql[32..63], then
@@ -122,6 +207,19 @@ static void random_blocks(uint32_t type, uint8_t *raw, int64_t n)
 		return;
 	}
 	uint64_t bytes = quant_row_bytes(type, n);
+	const struct type_traits *t = quant_traits(type);
+	if (t->block_size == 32) {
+		/* every bit pattern in the quants; d (and m) start the block */
+		for (uint64_t i = 0; i < bytes; i++)
+			raw[i] = (uint8_t)next_u32();
+		int n_scales = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1 ? 2 : 1;
+		for (uint64_t b = 0; b < bytes; b += t->type_size)
+			for (int k = 0; k < n_scales; k++) {
+				uint16_t v = (uint16_t)(next_u32() & 0x3bff);
+				memcpy(raw + b + 2 * k, &v, 2);
+			}
+		return;
+	}
 	for (uint64_t i = 0; i + 1 < bytes; i += 2) {
 		uint16_t v = (uint16_t)(next_u32() & 0x3bff);
 		memcpy(raw + i, &v, 2);
@@ -134,8 +232,9 @@ static void random_floats(float *x, int64_t n)
 		x[i] = (float)next_u32() / 4294967296.0f - 0.5f;
 }
 
-static const uint32_t compute_types[] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0,
-					  GGML_TYPE_Q4_0, GGML_TYPE_Q6_K };
+static const uint32_t compute_types[] = { GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16, GGML_TYPE_Q8_0,
+					  GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1,
+					  GGML_TYPE_IQ4_NL, GGML_TYPE_Q6_K };
 
 /* The dot product against quantized activations equals the dot product of
  * the dequantized weights with the dequantized activations. */
@@ -156,15 +255,29 @@ static void test_vec_dot(void)
 			want += (double)w[i] * xq[i];
 			mag += fabs((double)w[i] * xq[i]);
 		}
+		double slack = 0;
+		if (act_type == GGML_TYPE_Q8_1) {
+			/* a block's minimum m meets the activations through s, d * sum(q)
+			 * rounded to fp16: up to |m * s| / 2048 off */
+			const uint8_t *b = raw;
+			for (int i = 0; i < N / 32; i++, b += quant_traits(type)->type_size) {
+				const struct block_q8_1 *y = (const struct block_q8_1 *)act + i;
+				uint16_t m;
+				memcpy(&m, b + 2, 2);
+				slack += fabs((double)fp16_to_f32(m) * fp16_to_f32(y->s)) / 2048;
+			}
+		}
 		float got = quant_vec_dot(type, raw, act, N);
-		ok(fabs(got - want) <= 1e-5 * mag + 1e-30, "%s dot product equals dequantize-then-multiply",
+		ok(fabs(got - want) <= 1e-5 * mag + slack + 1e-30, "%s dot product equals dequantize-then-multiply",
 		   quant_name(type));
 	}
 }
 
 /* Quantizing and dequantizing loses at most: half a step plus the rounding
  * of the fp16 scale (Q8_0), one step at the clamped end of the range (Q4_0,
- * Q8_K, whose largest value sets the scale by its sign), half an ulp (F16). */
+ * Q5_0, Q8_K, whose largest value sets the scale by its sign), half an ulp
+ * (F16).  Types with a minimum split max - min into steps and lose half of
+ * one, plus the fp16 rounding of d (q * d / 2048) and of m (|m| / 2048). */
 static void test_round_trip(void)
 {
 	enum { N = 512 };
@@ -172,7 +285,13 @@ static void test_round_trip(void)
 		uint32_t type;
 		int levels;
 		float steps;
-	} cases[] = { { GGML_TYPE_Q8_0, 127, 0.57f }, { GGML_TYPE_Q4_0, 8, 1.0f }, { GGML_TYPE_Q8_K, 128, 1.0f } };
+		bool with_min;
+	} cases[] = {
+		{ GGML_TYPE_Q8_0, 127, 0.57f, false }, { GGML_TYPE_Q4_0, 8, 1.0f, false },
+		{ GGML_TYPE_Q8_K, 128, 1.0f, false },  { GGML_TYPE_Q5_0, 16, 1.01f, false },
+		{ GGML_TYPE_Q8_1, 127, 0.57f, false }, { GGML_TYPE_Q4_1, 15, 0.51f, true },
+		{ GGML_TYPE_Q5_1, 31, 0.52f, true },
+	};
 	for (size_t t = 0; t < ARRAY_LEN(cases); t++) {
 		float x[N], y[N];
 		static uint8_t q[N * 4];
@@ -181,10 +300,15 @@ static void test_round_trip(void)
 		quant_dequantize(cases[t].type, q, y, N);
 		int bs = (int)quant_traits(cases[t].type)->block_size, bad = 0;
 		for (int b = 0; b < N / bs; b++) {
-			float amax = 0;
-			for (int j = 0; j < bs; j++)
+			float amax = 0, min = INFINITY, max = -INFINITY;
+			for (int j = 0; j < bs; j++) {
 				amax = fmaxf(amax, fabsf(x[b * bs + j]));
+				min = fminf(min, x[b * bs + j]);
+				max = fmaxf(max, x[b * bs + j]);
+			}
 			float bound = amax / cases[t].levels * cases[t].steps * 1.001f;
+			if (cases[t].with_min)
+				bound = (max - min) / cases[t].levels * cases[t].steps * 1.001f + fabsf(min) / 2048;
 			for (int j = 0; j < bs; j++)
 				bad += fabsf(x[b * bs + j] - y[b * bs + j]) > bound;
 		}
@@ -211,16 +335,23 @@ static void test_kernels_match(void)
 	for (size_t t = 0; t < ARRAY_LEN(compute_types); t++) {
 		uint32_t type = compute_types[t], act_type = quant_traits(type)->vec_dot_type;
 		static uint8_t raw[N * 4], act[N * 4];
-		float x[N];
+		float x[N], w[N], xq[N];
 		double worst = 0;
 		for (int trial = 0; trial < 50; trial++) {
 			random_blocks(type, raw, N);
 			random_floats(x, N);
 			ref->from_float[act_type](x, act, N);
 			float a = ref->vec_dot[type](raw, act, N), b = k->vec_dot[type](raw, act, N);
-			worst = fmax(worst, fabs(a - b) / (fabs(a) + 1e-3));
+			/* relative to the sum of |products|: sums that nearly cancel
+			 * differ by more than their own size allows */
+			ref->to_float[type](raw, w, N);
+			ref->to_float[act_type](act, xq, N);
+			double mag = 1e-30;
+			for (int i = 0; i < N; i++)
+				mag += fabs((double)w[i] * xq[i]);
+			worst = fmax(worst, fabs(a - b) / mag);
 		}
-		ok(worst < 1e-4, "%s: %s kernel matches the scalar reference (worst relative difference %.2g)",
+		ok(worst < 1e-5, "%s: %s kernel matches the scalar reference (worst relative difference %.2g)",
 		   quant_name(type), k->name, worst);
 	}
 	float x[N];
@@ -232,6 +363,183 @@ static void test_kernels_match(void)
 	ref->from_float[GGML_TYPE_Q8_K](x, a, N);
 	k->from_float[GGML_TYPE_Q8_K](x, b, N);
 	ok(!memcmp(a, b, quant_row_bytes(GGML_TYPE_Q8_K, N)), "Q8_K activations quantize the same with %s", k->name);
+	/* ties: with max |x| = 127 the scale is 1 and x / d = x exactly; roundf
+	 * takes halves away from zero, as the fast kernels must too */
+	static const float ties[8] = { 127, 2.5f, -2.5f, 0.5f, -0.5f, 1.5f, -126.5f, 3.25f };
+	for (int j = 0; j < N; j++)
+		if (j % 64 < 8)
+			x[j] = ties[j % 8];
+	ref->from_float[GGML_TYPE_Q8_1](x, a, N);
+	k->from_float[GGML_TYPE_Q8_1](x, b, N);
+	const struct block_q8_1 *tie = (const struct block_q8_1 *)b;
+	ok(!memcmp(a, b, quant_row_bytes(GGML_TYPE_Q8_1, N)) && tie->qs[1] == 3 && tie->qs[2] == -3 &&
+		   tie->qs[3] == 1 && tie->qs[4] == -1 && tie->qs[6] == -127,
+	   "Q8_1 activations quantize the same with %s, halves rounded away from zero", k->name);
+	ref->from_float[GGML_TYPE_Q8_0](x, a, N);
+	k->from_float[GGML_TYPE_Q8_0](x, b, N);
+	ok(!memcmp(a, b, quant_row_bytes(GGML_TYPE_Q8_0, N)), "Q8_0 activations of ties quantize the same with %s",
+	   k->name);
+}
+
+/* One weight row against several activation rows (with padding between
+ * them, results to a strided output) equals one dot product per row: the
+ * kernels that decode a weight block once for several rows only add in
+ * another order. */
+static void test_vec_dot_rows(void)
+{
+	enum { N = 288, ROWS = 9, STRIDE = N * 4 + 64 };
+	for (size_t t = 0; t < ARRAY_LEN(compute_types); t++) {
+		uint32_t type = compute_types[t], act_type = quant_traits(type)->vec_dot_type;
+		/* the float types take any length: 263 leaves a tail of 7 */
+		int64_t n = quant_traits(type)->block_size == 1 ? 263 : N;
+		if (quant_traits(type)->block_size > N)
+			n = 2 * quant_traits(type)->block_size;
+		static uint8_t raw[2 * 256 * 4], act[ROWS * (2 * 256 * 4 + 64)];
+		size_t stride = (size_t)quant_row_bytes(act_type, n) + 64;
+		float x[2 * 256], w[2 * 256], xq[2 * 256];
+		random_blocks(type, raw, n);
+		quant_dequantize(type, raw, w, n);
+		double mag[ROWS];
+		for (int r = 0; r < ROWS; r++) {
+			random_floats(x, n);
+			quant_quantize(act_type, x, act + r * stride, n);
+			quant_dequantize(act_type, act + r * stride, xq, n);
+			mag[r] = 0;
+			for (int64_t i = 0; i < n; i++)
+				mag[r] += fabs((double)w[i] * xq[i]);
+		}
+		int bad = 0, exact = 1;
+		for (int n_rows = 1; n_rows <= ROWS; n_rows++) {
+			float out[3 * ROWS];
+			quant_vec_dot_rows(type, raw, act, stride, n_rows, n, out, 3);
+			for (int r = 0; r < n_rows; r++) {
+				float one = quant_vec_dot(type, raw, act + r * stride, n);
+				bad += fabs(out[3 * r] - one) > 1e-6 * mag[r];
+				if (n_rows == 1)
+					exact = out[0] == one;
+			}
+		}
+		ok(bad == 0 && exact, "%s: vec_dot_rows of 1..%d rows equals vec_dot of each (%d differ)",
+		   quant_name(type), ROWS, bad);
+	}
+}
+
+/* Sums of four uniform numbers: roughly normal, like trained weights. */
+static void normal_floats(float *x, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++) {
+		float s = 0;
+		for (int k = 0; k < 4; k++)
+			s += (float)next_u32() / 4294967296.0f;
+		x[i] = s - 2;
+	}
+}
+
+/* IQ4_NL's table is dense near zero, so on bell-shaped data it must beat
+ * Q4_0 (the same size); its scale search must beat the first guess (the
+ * largest value at the end of the table) by a clear margin. */
+static void test_iq4_nl_quality(void)
+{
+	static const int8_t table[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+	enum { N = 32 * 256 };
+	static float x[N], y[N];
+	static uint8_t q[N];
+	normal_floats(x, N);
+	double err_nl = 0, err_q4 = 0, err_guess = 0;
+	quant_quantize(GGML_TYPE_IQ4_NL, x, q, N);
+	quant_dequantize(GGML_TYPE_IQ4_NL, q, y, N);
+	for (int i = 0; i < N; i++)
+		err_nl += (double)(x[i] - y[i]) * (x[i] - y[i]);
+	quant_quantize(GGML_TYPE_Q4_0, x, q, N);
+	quant_dequantize(GGML_TYPE_Q4_0, q, y, N);
+	for (int i = 0; i < N; i++)
+		err_q4 += (double)(x[i] - y[i]) * (x[i] - y[i]);
+	for (int b = 0; b < N / 32; b++) {
+		float max = 0;
+		for (int j = 0; j < 32; j++)
+			if (fabsf(x[32 * b + j]) > fabsf(max))
+				max = x[32 * b + j];
+		float d = max / table[0];
+		for (int j = 0; j < 32; j++) {
+			float best = INFINITY;
+			for (int k = 0; k < 16; k++)
+				best = fminf(best, fabsf(x[32 * b + j] - d * table[k]));
+			err_guess += (double)best * best;
+		}
+	}
+	diag("squared error: IQ4_NL %.4g, first guess %.4g, Q4_0 %.4g", err_nl, err_guess, err_q4);
+	ok(err_nl < 0.85 * err_q4 && err_nl < 0.95 * err_guess, "IQ4_NL's scale search beats Q4_0 and its first guess");
+}
+
+/* The shared fixtures directory, or NULL (after a skipped or, when
+ * NIBBLE_REQUIRE_FIXTURES=1, failed point for each of n checks). */
+static const char *fixtures_or_skip(int n)
+{
+	const char *dir = getenv("NIBBLE_TEST_DATA"), *req = getenv("NIBBLE_REQUIRE_FIXTURES");
+	struct stat st;
+	if (dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return dir;
+	for (int i = 0; i < n; i++)
+		if (req && !strcmp(req, "1"))
+			ok(0, "fixtures found");
+		else
+			skip("fixtures not found (set NIBBLE_TEST_DATA)");
+	return NULL;
+}
+
+/* tiny256 as llama.cpp quantized it: our reference quantizers turn the F32
+ * file's weights into the very same blocks. */
+static void test_llama_cpp_blocks(void)
+{
+	static const char *const types[] = { "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "IQ4_NL" };
+	const char *dir = fixtures_or_skip(ARRAY_LEN(types));
+	if (!dir)
+		return;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/models/tiny256-F32.gguf", dir);
+	struct gguf *f32 = gguf_open(path);
+	for (size_t i = 0; i < ARRAY_LEN(types); i++) {
+		snprintf(path, sizeof path, "%s/models/tiny256-%s.gguf", dir, types[i]);
+		struct gguf *q = gguf_open(path);
+		const struct gguf_tensor *src = f32 ? gguf_find_tensor(f32, "blk.1.ffn_down.weight") : NULL;
+		const struct gguf_tensor *want = q ? gguf_find_tensor(q, "blk.1.ffn_down.weight") : NULL;
+		bool same = false;
+		if (src && want && !strcmp(quant_name(want->type), types[i])) {
+			uint8_t *buf = xmalloc(want->n_bytes);
+			quant_quantize(want->type, src->data, buf, (int64_t)src->n_elements);
+			same = !memcmp(buf, want->data, want->n_bytes);
+			free(buf);
+		}
+		ok(same, "%s: quantizing tiny256's F32 weights gives llama.cpp's blocks", types[i]);
+		gguf_close(q);
+	}
+	gguf_close(f32);
+}
+
+/* tiny256 in Q4_1 and Q5_1 (no golden logits exist for them): they load
+ * and a prompt gives finite logits. */
+static void test_models(void)
+{
+	static const char *const names[] = { "tiny256-Q4_1.gguf", "tiny256-Q5_1.gguf" };
+	const char *dir = fixtures_or_skip(ARRAY_LEN(names));
+	if (!dir)
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/models/%s", dir, names[i]);
+		struct model *m = model_load(path, MODEL_LOAD_FULL);
+		struct context_params cp = { .n_ctx = 64, .n_threads = 2 };
+		struct context *ctx = m ? context_init(m, &cp) : NULL;
+		static const int32_t prompt[] = { 1, 100, 200, 300, 400, 17 };
+		int finite = 0;
+		if (ctx && context_eval(ctx, prompt, ARRAY_LEN(prompt)) == 0)
+			for (uint32_t v = 0; v < m->hp.n_vocab; v++)
+				finite += isfinite(ctx->logits[v]) != 0;
+		if (!ok(ctx && finite == (int)m->hp.n_vocab && finite > 0, "%s loads and gives finite logits", names[i]))
+			diag("%s", error_message());
+		context_free(ctx);
+		model_free(m);
+	}
 }
 
 int main(void)
@@ -240,9 +548,17 @@ int main(void)
 	test_traits();
 	test_q8_0();
 	test_q4_0();
+	test_q4_1();
+	test_q5();
+	test_iq4_nl();
+	test_q8_1();
 	test_q6_k();
 	test_vec_dot();
 	test_round_trip();
+	test_iq4_nl_quality();
 	test_kernels_match();
+	test_vec_dot_rows();
+	test_llama_cpp_blocks();
+	test_models();
 	return tap_done();
 }
