@@ -30,6 +30,8 @@ struct quant_kernels {
 void quant_register_float(struct quant_kernels *k);
 void quant_register_legacy(struct quant_kernels *k);
 void quant_register_kquants(struct quant_kernels *k);
+/* The k-quants' reference quantizers (quant_kquants_quantize.c). */
+void quant_register_kquants_quantize(struct quant_kernels *k);
 /* The AVX2/FMA/F16C kernels (cpu_avx2*.c), when built. */
 void quant_register_avx2(struct quant_kernels *k);
 

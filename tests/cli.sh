@@ -52,8 +52,9 @@ ok $([ $rc = 1 ] && one_line_error && grep -q 'truncated\|past end of file' "$TM
 head -c 1100000 "$STORIES" >"$TMP/short2.gguf"
 nib info -m "$TMP/short2.gguf"
 ok $([ $rc = 1 ] && one_line_error && grep -q 'extends past end of file' "$TMP/err"; echo $?) "a model cut inside the tensor data: exit 1"
-nib run -m "$M/tiny256-Q4_K_M.gguf" -p x
-ok $([ $rc = 1 ] && one_line_error && grep -q "has type Q4_K" "$TMP/err"; echo $?) "an unsupported quant type: exit 1, names tensor and type"
+unsupported_model "$TMP/iq2.gguf"
+nib run -m "$TMP/iq2.gguf" -p x
+ok $([ $rc = 1 ] && one_line_error && grep -q "'blk.0.attn_q.weight' has type IQ2_XXS" "$TMP/err"; echo $?) "an unsupported quant type: exit 1, names tensor and type"
 
 # ---- run -----------------------------------------------------------------
 expected=$(cat "$M/stories260K.expected-greedy-256.txt")
@@ -134,8 +135,8 @@ nib info -m "$SPM"
 ok $([ $rc = 0 ] && echo "$out" | grep -q 'vocabulary only' && echo "$out" | grep -q '32000 tokens'; echo $?) "info on a vocabulary-only file"
 nib info -m "$BPE"
 ok $([ $rc = 0 ] && echo "$out" | grep -q 'byte-level BPE (pre: llama-bpe), 128256 tokens, BOS 128000 (added), EOS 128009'; echo $?) "info on a byte-level BPE vocabulary"
-nib info -m "$M/tiny256-Q4_K_M.gguf"
-ok $([ $rc = 0 ] && echo "$out" | grep -q 'Q4_K x13' && echo "$out" | grep -q 'runs on CPU: *no'; echo $?) "info describes a model it cannot run yet"
+nib info -m "$TMP/iq2.gguf"
+ok $([ $rc = 0 ] && echo "$out" | grep -q 'Q4_K x12, Q6_K x3, IQ2_XXS x1' && echo "$out" | grep -q 'runs on CPU: *no'; echo $?) "info describes a model it cannot run yet"
 nib info -m "$M/tiny256-Q8_0.gguf" -c 100
 ok $([ $rc = 0 ] && echo "$out" | grep -q '100 tokens'; echo $?) "info -c sizes the KV cache"
 

@@ -5,6 +5,8 @@
 # one_line_error                true when stderr is exactly one "nibble: ..." line
 # need_fixtures                 skips the whole test (or fails it when
 #                               NIBBLE_REQUIRE_FIXTURES=1) without ../shared
+# unsupported_model OUT         a copy of tiny256-Q4_K_M whose blk.0.attn_q
+#                               claims type IQ2_XXS, which the CPU lacks
 
 : "${NIBBLE:=$(pwd)/src/nibble}"
 tap_n=0
@@ -44,6 +46,17 @@ need_fixtures() {
 		echo "1..0 # SKIP fixtures not found (set NIBBLE_TEST_DATA)"
 		exit 77
 	fi
+}
+
+# The tensor info is the name, n_dims (4 bytes), two dims (8 each), the type
+# (4 bytes, little-endian).  IQ2_XXS blocks are smaller than Q4_K's, so the
+# data still lies inside the file.
+unsupported_model() {
+	cp "$DATA/models/tiny256-Q4_K_M.gguf" "$1"
+	chmod u+w "$1"
+	name=blk.0.attn_q.weight
+	at=$(grep -obUa "$name" "$1" | head -n 1 | cut -d: -f1)
+	printf '\020' | dd of="$1" bs=1 seek=$((at + ${#name} + 4 + 16)) conv=notrunc 2>/dev/null
 }
 
 # ---- driving nibble in a real terminal (tmux) ------------------------------

@@ -178,5 +178,9 @@ int main(void)
 	check_case("tiny256-Q4_0.gguf", "tiny256-Q4_0", 0.08, 0);
 	check_case("tiny256-Q5_0.gguf", "tiny256-Q5_0", 0.08, 0);
 	check_case("tiny256-IQ4_NL.gguf", "tiny256-IQ4_NL", 0.08, 0);
+	check_case("tiny256-Q2_K.gguf", "tiny256-Q2_K", 0.08, 0);
+	check_case("tiny256-Q4_K_M.gguf", "tiny256-Q4_K_M", 0.08, 0);
+	check_case("tiny256-Q5_K_M.gguf", "tiny256-Q5_K_M", 0.08, 0);
+	check_case("tiny256-Q6_K.gguf", "tiny256-Q6_K", 0.08, 0);
 	return tap_done();
 }

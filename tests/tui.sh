@@ -110,8 +110,9 @@ ok $(wait_for c '^  caf\? \?!$'; echo $?) "in the C locale non-ASCII shows as '?
 run_in_term ahead 80 20 -- -m "'$STORIES'" --temp 0 -n 10
 keys ahead 'Once upon a time' Enter
 ok $(wait_for ahead '^  Anna'; echo $?) "a message typed before the screen opened is sent"
-run_in_term bad 80 20 -- -m "'$M/tiny256-Q4_K_M.gguf'"
-ok $(wait_for bad 'Q4_K' && wait_for bad 'no model loaded'; echo $?) "a model that cannot load shows its error in the UI"
+unsupported_model "$TMP/iq2.gguf"
+run_in_term bad 80 20 -- -m "'$TMP/iq2.gguf'"
+ok $(wait_for bad 'IQ2_XXS' && wait_for bad 'no model loaded'; echo $?) "a model that cannot load shows its error in the UI"
 keys bad C-d
 ok $(wait_for bad 'NIBBLE-EXITED 1'; echo $?) "and the user can quit"
 term_stop
