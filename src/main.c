@@ -19,6 +19,8 @@ static const char usage[] =
 	"  info       describe a model file and the memory it needs\n"
 	"  list       show the models nibble finds by name\n"
 	"  template   print the prompt a chat template makes of a conversation\n"
+	"  perplexity measure how well a model predicts a text (and its KL\n"
+	"             divergence from another model)\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help (or 'nibble COMMAND --help')\n"
@@ -38,6 +40,7 @@ static const struct command {
 	{ "info", cmd_info },
 	{ "list", cmd_list },
 	{ "template", cmd_template },
+	{ "perplexity", cmd_perplexity },
 };
 
 int main(int argc, char **argv)
