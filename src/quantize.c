@@ -543,14 +543,18 @@ int quantize_file(const char *in_path, const char *out_path, const struct quanti
 	struct gguf *g = gguf_open(in_path);
 	if (!g)
 		return error_prefix("'%s'", in_path);
+	size_t n = (size_t)g->n_tensors;
 	struct quantize_model m;
 	char arch[65];
+	if (n == 0) {
+		error("'%s': no tensors (a vocabulary-only file?)", in_path);
+		goto done;
+	}
 	if (read_model(g, &m, arch, sizeof arch) < 0) {
 		error_prefix("'%s'", in_path);
 		goto done;
 	}
-	size_t n = (size_t)g->n_tensors;
-	t = xcalloc(n ? n : 1, sizeof *t);
+	t = xcalloc(n, sizeof *t);
 	for (size_t i = 0; i < n; i++) {
 		const struct gguf_tensor *src = &g->tensors[i];
 		t[i] = (struct quantize_tensor){
