@@ -304,6 +304,15 @@ static void put_kv_u32(struct strbuf *b, const char *key, uint32_t v)
 	put_u32(b, v);
 }
 
+static void put_zeros(struct strbuf *b, uint64_t n)
+{
+	static const char zeros[256];
+	for (uint64_t k; n > 0; n -= k) {
+		k = n < sizeof zeros ? n : sizeof zeros;
+		strbuf_append(b, zeros, k);
+	}
+}
+
 static uint64_t pad_to(uint64_t n, uint64_t align)
 {
 	return (n + align - 1) / align * align;
@@ -355,8 +364,7 @@ static void put_header(struct strbuf *b, const struct gguf *g, const struct quan
 		put_u64(b, offset);
 		offset += pad_to(out_size(src, &t[i]), g->alignment);
 	}
-	static const char zeros[256];
-	strbuf_append(b, zeros, pad_to(b->len, g->alignment) - b->len);
+	put_zeros(b, pad_to(b->len, g->alignment) - b->len);
 }
 
 struct convert_job {
@@ -442,12 +450,24 @@ static int write_all(FILE *f, const void *data, size_t len, const char *path)
 	return 0;
 }
 
+/* n zero bytes: padding up to general.alignment, which may be any power
+ * of two. */
+static int write_zeros(FILE *f, uint64_t n, const char *path)
+{
+	static const char zeros[4096];
+	for (uint64_t k; n > 0; n -= k) {
+		k = n < sizeof zeros ? n : sizeof zeros;
+		if (write_all(f, zeros, (size_t)k, path) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The tensor data, tensor by tensor; pool and buffers are the caller's. */
 static int write_tensors(FILE *f, const char *path, const struct gguf *g, const struct quantize_tensor *t, size_t n,
 			 const struct quantize_params *p, struct threadpool *pool, uint8_t *out, float *scratch,
 			 struct quantize_result *r)
 {
-	static const char zeros[256];
 	uint64_t total = 0, done = 0;
 	for (size_t i = 0; i < n; i++)
 		total += g->tensors[t[i].index].n_bytes;
@@ -470,7 +490,7 @@ static int write_tensors(FILE *f, const char *path, const struct gguf *g, const 
 			data = out;
 		}
 		if (write_all(f, data, size, path) < 0 ||
-		    write_all(f, zeros, pad_to(size, g->alignment) - size, path) < 0)
+		    write_zeros(f, pad_to(size, g->alignment) - size, path) < 0)
 			return -1;
 		done += src->n_bytes;
 		r->out_bytes += size;

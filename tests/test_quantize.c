@@ -15,6 +15,7 @@
 
 #include "context.h"
 #include "fixtures.h"
+#include "gguf_writer.h"
 #include "quant.h"
 #include "quantize.h"
 #include "tap.h"
@@ -204,6 +205,56 @@ static void test_fallbacks(void)
 	ok(t[2].type == GGML_TYPE_F16 && t[2].fallback, "Q4_0: 172 columns stay F16");
 	quantize_choose_types(&m, quantize_preset_find("IQ4_XS"), false, t, ARRAY_LEN(t));
 	ok(t[1].type == GGML_TYPE_IQ4_NL && t[1].fallback, "IQ4_XS falls back to IQ4_NL");
+}
+
+/* A file with general.alignment 1024 keeps it: metadata, tensor offsets
+ * and the data section, and the data is what was quantized. */
+static void test_alignment(const char *tmp)
+{
+	enum { ALIGN = 1024, COLS = 64 };
+	struct strbuf b = { 0 };
+	gw_header(&b, 3, 2, 3);
+	gw_kv_str(&b, "general.architecture", "llama");
+	gw_kv_u32(&b, "llama.block_count", 1);
+	gw_kv_u32(&b, "general.alignment", ALIGN);
+	gw_tensor_info(&b, "blk.0.attn_q.weight", 2, (const uint64_t[]){ COLS, 2 }, GGML_TYPE_F32, 0);
+	gw_tensor_info(&b, "blk.0.attn_norm.weight", 1, (const uint64_t[]){ COLS }, GGML_TYPE_F32, ALIGN);
+	gw_pad(&b, 32);
+	while (b.len % ALIGN)
+		gw_bytes(&b, "", 1);
+	float w[2 * COLS];
+	for (int i = 0; i < 2 * COLS; i++) /* 127 in each block of 32: the scale is 1 */
+		w[i] = i % 32 ? (float)(i % 13) - 6.0f : 127.0f;
+	gw_bytes(&b, w, sizeof w);
+	while (b.len % ALIGN)
+		gw_bytes(&b, "", 1);
+	gw_bytes(&b, w, COLS * sizeof *w);
+	char in[600];
+	snprintf(in, sizeof in, "%s.in", tmp);
+	gw_save(&b, in);
+	strbuf_free(&b);
+
+	struct quantize_params qp = { .preset = quantize_preset_find("Q8_0"), .n_threads = 2 };
+	struct quantize_result r;
+	int rc = quantize_file(in, tmp, &qp, &r);
+	struct gguf *g = rc == 0 ? gguf_open(tmp) : NULL;
+	if (!ok(g != NULL, "a file with general.alignment %d quantizes and reads back", ALIGN)) {
+		diag("%s", error_message());
+	} else {
+		const struct gguf_tensor *q = gguf_find_tensor(g, "blk.0.attn_q.weight");
+		const struct gguf_tensor *n = gguf_find_tensor(g, "blk.0.attn_norm.weight");
+		ok(g->alignment == ALIGN && g->data_offset % ALIGN == 0 && q && n && n->offset % ALIGN == 0 &&
+			   q->type == GGML_TYPE_Q8_0 && n->type == GGML_TYPE_F32,
+		   "its alignment is kept for the data section and every tensor");
+		float back[2 * COLS];
+		if (q && q->type == GGML_TYPE_Q8_0)
+			quant_dequantize(GGML_TYPE_Q8_0, q->data, back, 2 * COLS);
+		ok(q && q->type == GGML_TYPE_Q8_0 && !memcmp(back, w, sizeof w) && n && !memcmp(n->data, w, COLS * sizeof *w),
+		   "the data reads back (integers with a scale of 1 are exact in Q8_0)");
+	}
+	gguf_close(g);
+	unlink(in);
+	unlink(tmp);
 }
 
 /* ---- real files ----------------------------------------------------------- */
@@ -456,6 +507,7 @@ int main(void)
 	}
 	close(fd);
 	unlink(tmp); /* only the name is wanted */
+	test_alignment(tmp);
 	const char *data = getenv("NIBBLE_TEST_DATA");
 	if (data && access(data, F_OK) == 0)
 		test_files(tmp);
