@@ -6,7 +6,6 @@
 #include "quantize.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +17,24 @@
 #include "threadpool.h"
 #include "util.h"
 
-/* llama.cpp's llama_ftype values and what each makes of most tensors. */
-static const struct quant_preset presets[] = {
-	{ "Q8_0", 7, GGML_TYPE_Q8_0 },     { "Q4_0", 2, GGML_TYPE_Q4_0 },     { "Q4_1", 3, GGML_TYPE_Q4_1 },
-	{ "Q5_0", 8, GGML_TYPE_Q5_0 },     { "Q5_1", 9, GGML_TYPE_Q5_1 },     { "Q2_K", 10, GGML_TYPE_Q2_K },
-	{ "Q3_K_S", 11, GGML_TYPE_Q3_K },  { "Q3_K_M", 12, GGML_TYPE_Q3_K },  { "Q4_K_S", 14, GGML_TYPE_Q4_K },
-	{ "Q4_K_M", 15, GGML_TYPE_Q4_K },  { "Q5_K_S", 16, GGML_TYPE_Q5_K },  { "Q5_K_M", 17, GGML_TYPE_Q5_K },
-	{ "Q6_K", 18, GGML_TYPE_Q6_K },    { "IQ4_NL", 25, GGML_TYPE_IQ4_NL }, { "IQ4_XS", 30, GGML_TYPE_IQ4_XS },
+/* llama.cpp's llama_ftype values (general.file_type) of the presets. */
+enum {
+	FTYPE_Q4_0 = 2, FTYPE_Q4_1 = 3, FTYPE_Q8_0 = 7, FTYPE_Q5_0 = 8, FTYPE_Q5_1 = 9, FTYPE_Q2_K = 10,
+	FTYPE_Q3_K_S = 11, FTYPE_Q3_K_M = 12, FTYPE_Q4_K_S = 14, FTYPE_Q4_K_M = 15, FTYPE_Q5_K_S = 16,
+	FTYPE_Q5_K_M = 17, FTYPE_Q6_K = 18, FTYPE_IQ4_NL = 25, FTYPE_IQ4_XS = 30,
 };
 
-enum { FTYPE_Q2_K = 10, FTYPE_Q3_K_M = 12, FTYPE_Q4_K_S = 14, FTYPE_Q4_K_M = 15, FTYPE_Q5_K_M = 17,
-       FTYPE_IQ4_NL = 25, FTYPE_IQ4_XS = 30 };
+/* Each preset and what it makes of most tensors, in llama-quantize's names. */
+static const struct quant_preset presets[] = {
+	{ "Q8_0", FTYPE_Q8_0, GGML_TYPE_Q8_0 },       { "Q4_0", FTYPE_Q4_0, GGML_TYPE_Q4_0 },
+	{ "Q4_1", FTYPE_Q4_1, GGML_TYPE_Q4_1 },       { "Q5_0", FTYPE_Q5_0, GGML_TYPE_Q5_0 },
+	{ "Q5_1", FTYPE_Q5_1, GGML_TYPE_Q5_1 },       { "Q2_K", FTYPE_Q2_K, GGML_TYPE_Q2_K },
+	{ "Q3_K_S", FTYPE_Q3_K_S, GGML_TYPE_Q3_K },   { "Q3_K_M", FTYPE_Q3_K_M, GGML_TYPE_Q3_K },
+	{ "Q4_K_S", FTYPE_Q4_K_S, GGML_TYPE_Q4_K },   { "Q4_K_M", FTYPE_Q4_K_M, GGML_TYPE_Q4_K },
+	{ "Q5_K_S", FTYPE_Q5_K_S, GGML_TYPE_Q5_K },   { "Q5_K_M", FTYPE_Q5_K_M, GGML_TYPE_Q5_K },
+	{ "Q6_K", FTYPE_Q6_K, GGML_TYPE_Q6_K },       { "IQ4_NL", FTYPE_IQ4_NL, GGML_TYPE_IQ4_NL },
+	{ "IQ4_XS", FTYPE_IQ4_XS, GGML_TYPE_IQ4_XS },
+};
 
 /* What llama.cpp writes as general.quantization_version (GGML_QNT_VERSION). */
 #define QUANTIZATION_VERSION 2
