@@ -136,6 +136,9 @@ int cmd_info(int argc, char **argv)
 	printf("%-15s%g\n", "rms epsilon:", hp->rms_eps);
 	printf("%-15s%s\n", "output:", m->tied_output ? "tied to the token embeddings" : "own matrix");
 	print_tensor_types(g);
+	uint32_t ftype;
+	if (gguf_get_u32(g, "general.file_type", &ftype) == 1)
+		printf("%-15s%s\n", "file type:", quant_file_type_name(ftype) ? quant_file_type_name(ftype) : "unknown");
 
 	uint32_t ctx = n_ctx ? (uint32_t)n_ctx : model_default_ctx(m);
 	uint64_t kv = model_kv_bytes(m, ctx);

@@ -56,7 +56,7 @@ void context_free(struct context *ctx)
 	if (ctx->be) {
 		struct context_buffers *b = &ctx->buf;
 		struct backend_buffer *all[] = { b->x, b->xn, b->q, b->k, b->v, b->attn, b->gate, b->up,
-						  b->last, b->logits };
+						  b->last, b->logits, b->logits_all };
 		for (size_t i = 0; i < ARRAY_LEN(all); i++)
 			ctx->be->ops->buffer_free(ctx->be, all[i]);
 		backend_free(ctx->be);
@@ -65,7 +65,9 @@ void context_free(struct context *ctx)
 	free(ctx);
 }
 
-int context_eval(struct context *ctx, const int32_t *tokens, size_t n)
+/* Evaluates n tokens in batches; all_logits as in forward(), advanced by
+ * each batch. */
+static int eval_batches(struct context *ctx, const int32_t *tokens, size_t n, float *all_logits)
 {
 	if (n == 0)
 		return error("nothing to evaluate");
@@ -78,12 +80,25 @@ int context_eval(struct context *ctx, const int32_t *tokens, size_t n)
 				     ctx->model->hp.n_vocab);
 	for (size_t done = 0; done < n;) {
 		int chunk = (int)(n - done < (size_t)ctx->n_batch ? n - done : (size_t)ctx->n_batch);
-		if (forward(ctx, tokens + done, chunk) < 0)
+		float *rows = all_logits ? all_logits + done * ctx->model->hp.n_vocab : NULL;
+		if (forward(ctx, tokens + done, chunk, rows) < 0)
 			return -1;
 		ctx->n_past += (uint32_t)chunk;
 		done += (size_t)chunk;
 	}
 	return 0;
+}
+
+int context_eval(struct context *ctx, const int32_t *tokens, size_t n)
+{
+	return eval_batches(ctx, tokens, n, NULL);
+}
+
+int context_eval_all(struct context *ctx, const int32_t *tokens, size_t n, float *out)
+{
+	if (!ctx->buf.logits_all)
+		ctx->buf.logits_all = ctx->be->ops->buffer_new(ctx->be, ctx->model->hp.n_vocab, ctx->n_batch);
+	return eval_batches(ctx, tokens, n, out);
 }
 
 void context_truncate(struct context *ctx, uint32_t n)

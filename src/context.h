@@ -22,6 +22,7 @@ struct context {
 	float *logits;     /* [n_vocab] after the last evaluated token */
 	struct context_buffers {
 		struct backend_buffer *x, *xn, *q, *k, *v, *attn, *gate, *up, *last, *logits;
+		struct backend_buffer *logits_all; /* [n_batch][n_vocab], made by the first context_eval_all */
 	} buf;
 };
 
@@ -34,12 +35,20 @@ void context_free(struct context *ctx);
  * is out of range; the sequence is then unchanged. */
 int context_eval(struct context *ctx, const int32_t *tokens, size_t n);
 
+/* context_eval that also writes the logits after each of the n tokens to
+ * out ([n][n_vocab] floats), as scoring a text needs (nibble perplexity).
+ * Projecting every row costs n times the last row's work, so context_eval
+ * keeps doing the last row only. */
+int context_eval_all(struct context *ctx, const int32_t *tokens, size_t n, float *out);
+
 /* Forgets every token after the first n (n <= n_past): the next eval
  * continues from position n, so a shared prefix is not evaluated again. */
 void context_truncate(struct context *ctx, uint32_t n);
 
 /* The decoder forward pass over n_rows tokens at positions n_past.. ;
- * leaves the logits of the last row in ctx->logits.  (forward.c) */
-int forward(struct context *ctx, const int32_t *tokens, int n_rows);
+ * leaves the logits of the last row in ctx->logits, and when all_logits is
+ * not NULL, those of every row there ([n_rows][n_vocab], which needs
+ * buf.logits_all).  (forward.c) */
+int forward(struct context *ctx, const int32_t *tokens, int n_rows, float *all_logits);
 
 #endif

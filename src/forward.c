@@ -3,11 +3,12 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "context.h"
 #include "util.h"
 
-int forward(struct context *ctx, const int32_t *tokens, int n_rows)
+int forward(struct context *ctx, const int32_t *tokens, int n_rows, float *all_logits)
 {
 	const struct model *m = ctx->model;
 	const struct hparams *hp = &m->hp;
@@ -50,7 +51,16 @@ int forward(struct context *ctx, const int32_t *tokens, int n_rows)
 		op->add(be, b->x, b->xn, n_rows);
 	}
 
-	/* Only the last position's distribution is needed. */
+	if (all_logits) {
+		op->rms_norm(be, b->xn, b->x, m->output_norm, hp->rms_eps, n_rows);
+		op->matmul(be, b->logits_all, &m->output, b->xn, n_rows);
+		if (op->sync(be) < 0)
+			return -1;
+		op->read(be, b->logits_all, all_logits, n_rows);
+		memcpy(ctx->logits, all_logits + (size_t)(n_rows - 1) * hp->n_vocab, hp->n_vocab * sizeof(float));
+		return 0;
+	}
+	/* Generation needs only the last position's distribution. */
 	op->copy_rows(be, b->last, b->x, n_rows - 1, 1);
 	op->rms_norm(be, b->last, b->last, m->output_norm, hp->rms_eps, 1);
 	op->matmul(be, b->logits, &m->output, b->last, 1);

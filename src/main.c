@@ -19,6 +19,11 @@ static const char usage[] =
 	"  info       describe a model file and the memory it needs\n"
 	"  list       show the models nibble finds by name\n"
 	"  template   print the prompt a chat template makes of a conversation\n"
+	"  bench      measure prompt and generation speed (as llama-bench)\n"
+	"  quantize   make a quantized model file (Q4_K_M, Q8_0, ...) from an\n"
+	"             F32, F16 or BF16 one\n"
+	"  perplexity measure how well a model predicts a text (and its KL\n"
+	"             divergence from another model)\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help (or 'nibble COMMAND --help')\n"
@@ -38,6 +43,9 @@ static const struct command {
 	{ "info", cmd_info },
 	{ "list", cmd_list },
 	{ "template", cmd_template },
+	{ "bench", cmd_bench },
+	{ "quantize", cmd_quantize },
+	{ "perplexity", cmd_perplexity },
 };
 
 int main(int argc, char **argv)

@@ -302,6 +302,11 @@ bool quant_supported(uint32_t type)
 	return type < GGML_TYPE_COUNT && computes(kernels(), type);
 }
 
+bool quant_can_quantize(uint32_t type)
+{
+	return quant_traits(type) && kernels()->from_float[type];
+}
+
 const char *quant_supported_list(void)
 {
 	kernels();

@@ -193,6 +193,9 @@ float bf16_to_f32(uint16_t h);
 
 /* Whether the CPU computes with this type. */
 bool quant_supported(uint32_t type);
+/* Whether this build has the type's reference quantizer, which `nibble
+ * quantize` needs to make tensors of that type. */
+bool quant_can_quantize(uint32_t type);
 /* The names of the types the CPU computes with, comma-separated. */
 const char *quant_supported_list(void);
 /* "AVX2" or "scalar": the kernels in use (NIBBLE_KERNELS=scalar forces the

@@ -1,6 +1,7 @@
 /* test_model.c - model loading refuses inconsistent files with a message
  * naming the problem, and the forward pass is consistent with itself:
- * batched prefill equals token-by-token decoding, a full context refuses
+ * batched prefill equals token-by-token decoding, the logits of every
+ * position equal the last-row logits of each prefix, a full context refuses
  * more tokens. */
 #include "config.h"
 
@@ -99,6 +100,22 @@ static void test_forward(void)
 		context_eval(c, &toks[i], 1);
 	double d1 = max_diff(ref, c->logits, nv);
 	ok(d1 < 1e-4, "token-by-token decoding gives the same logits (max diff %.2g)", d1);
+
+	/* Every row's logits, across batches of 5, equal the prefix's last row. */
+	struct context *d = context_init(m, &cp5);
+	float *all = xmalloc(12 * nv * sizeof *all);
+	ok(context_eval_all(d, toks, 12, all) == 0 && d->n_past == 12 && max_diff(ref, d->logits, nv) < 1e-4,
+	   "context_eval_all evaluates and leaves the last row's logits");
+	double worst = 0;
+	for (int i = 0; i < 12; i++) {
+		struct context *e = context_init(m, &cp);
+		context_eval(e, toks, (size_t)i + 1);
+		worst = fmax(worst, max_diff(e->logits, all + (size_t)i * nv, nv));
+		context_free(e);
+	}
+	ok(worst < 1e-4, "context_eval_all gives every position's logits (max diff %.2g)", worst);
+	free(all);
+	context_free(d);
 
 	/* A full context refuses more and keeps its state. */
 	ok(context_eval(a, toks, 5) < 0 && strstr(error_message(), "do not fit") && a->n_past == 12,

@@ -22,7 +22,7 @@ vg() {
 	err=$(cat "$TMP/err")
 }
 
-for t in test_gguf test_model test_tokenizer test_quant test_sampler test_utf8 test_unicode test_chat test_template test_transcript; do
+for t in test_gguf test_model test_tokenizer test_quant test_quantize test_sampler test_utf8 test_unicode test_chat test_template test_transcript; do
 	vg "$B/tests/$t"
 	ok $([ $rc = 0 ]; echo $?) "$t is clean under valgrind"
 done
@@ -39,6 +39,13 @@ vg "$NIBBLE" tokenize -m "$DATA/vocab/ggml-vocab-llama-spm.gguf" "Hello, y'all! 
 ok $([ $rc = 0 ]; echo $?) "nibble tokenize is clean under valgrind"
 vg "$NIBBLE" tokenize -m "$DATA/vocab/ggml-vocab-qwen2.gguf" "Hello, y'all!  How are you 😁 ?我想在apple工作1314151天～ \n\n"
 ok $([ $rc = 0 ]; echo $?) "nibble tokenize on a byte-level BPE vocabulary is clean under valgrind"
+vg "$NIBBLE" quantize "$M/stories260K.gguf" "$TMP/q8.gguf" Q8_0 -t 2
+ok $([ $rc = 0 ]; echo $?) "nibble quantize is clean under valgrind"
+"$NIBBLE" run -m "$M/stories260K.gguf" -p "" --temp 0 -n 80 >"$TMP/text.txt" 2>/dev/null
+vg "$NIBBLE" perplexity -m "$TMP/q8.gguf" -f "$TMP/text.txt" -c 32 -b 8 --kl-base "$M/stories260K.gguf"
+ok $([ $rc = 0 ]; echo $?) "nibble perplexity --kl-base is clean under valgrind"
+vg "$NIBBLE" bench -m "$M/stories260K.gguf" -p 4 -n 2 -r 1 --json
+ok $([ $rc = 0 ]; echo $?) "nibble bench is clean under valgrind"
 head -c 3000 "$M/stories260K.gguf" >"$TMP/cut.gguf"
 vg "$NIBBLE" run -m "$TMP/cut.gguf" -p x
 ok $([ $rc = 1 ]; echo $?) "a refused file is clean under valgrind (exit 1, not 99)"
