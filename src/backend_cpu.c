@@ -24,7 +24,7 @@ struct cpu_backend {
 	struct threadpool *pool;
 	int n_ctx, kv_dim, n_layer;
 	uint16_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_dim] fp16 */
-	float *scratch;              /* [n_threads][n_ctx] attention scores */
+	float *scratch;              /* [n_threads][n_ctx + kv_dim] attention scores, a V row */
 	uint8_t *act;                /* quantized activations for matmul */
 	size_t act_cap;
 };
@@ -72,7 +72,7 @@ static int cpu_kv_init(struct backend *be, int n_layer, int n_ctx, int kv_dim)
 		return error("the KV cache for %d positions is too large; try a smaller --ctx-size", n_ctx);
 	c->k_cache = malloc(n);
 	c->v_cache = malloc(n);
-	c->scratch = malloc((size_t)threadpool_size(c->pool) * (size_t)n_ctx * sizeof(float));
+	c->scratch = malloc((size_t)threadpool_size(c->pool) * ((size_t)n_ctx + (size_t)kv_dim) * sizeof(float));
 	if (!c->k_cache || !c->v_cache || !c->scratch)
 		return error("cannot allocate %s for the KV cache; try a smaller --ctx-size",
 			     format_bytes(2 * n, size, sizeof size));
@@ -236,7 +236,8 @@ static void attention_worker(void *arg, int ith, int nth)
 {
 	const struct attention_job *job = arg;
 	struct cpu_backend *c = job->c;
-	float *scores = c->scratch + (size_t)ith * c->n_ctx;
+	float *scores = c->scratch + (size_t)ith * (size_t)(c->n_ctx + c->kv_dim);
+	float *v_row = scores + c->n_ctx;
 	int group = job->n_head / job->n_head_kv;
 	const uint16_t *k_layer = c->k_cache + (size_t)job->layer * c->n_ctx * c->kv_dim;
 	const uint16_t *v_layer = c->v_cache + (size_t)job->layer * c->n_ctx * c->kv_dim;
@@ -248,10 +249,7 @@ static void attention_worker(void *arg, int ith, int nth)
 		float max = -INFINITY;
 		for (int t = 0; t < n_pos; t++) {
 			const uint16_t *k = k_layer + (size_t)t * c->kv_dim + kv_off;
-			float s = 0;
-			for (int i = 0; i < job->head_dim; i++)
-				s += q[i] * fp16_to_f32(k[i]);
-			scores[t] = s * job->scale;
+			scores[t] = quant_vec_dot(GGML_TYPE_F16, k, q, job->head_dim) * job->scale;
 			if (scores[t] > max)
 				max = scores[t];
 		}
@@ -263,10 +261,10 @@ static void attention_worker(void *arg, int ith, int nth)
 		float *out = job->dst->data + r * job->dst->cols + h * job->head_dim;
 		memset(out, 0, (size_t)job->head_dim * sizeof *out);
 		for (int t = 0; t < n_pos; t++) {
-			const uint16_t *v = v_layer + (size_t)t * c->kv_dim + kv_off;
+			quant_dequantize(GGML_TYPE_F16, v_layer + (size_t)t * c->kv_dim + kv_off, v_row, job->head_dim);
 			float p = (float)(scores[t] / sum);
 			for (int i = 0; i < job->head_dim; i++)
-				out[i] += p * fp16_to_f32(v[i]);
+				out[i] += p * v_row[i];
 		}
 	}
 }

@@ -40,11 +40,22 @@ static float f16_vec_dot(const void *w, const void *act, int64_t n)
 	return sum;
 }
 
+static void f16_to_float(const void *src, float *dst, int64_t n)
+{
+	const uint16_t *h = src;
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+	for (; i < n; i++)
+		dst[i] = FP16(h[i]);
+}
+
 void quant_register_avx2(struct quant_kernels *k)
 {
 	k->name = "AVX2";
 	k->vec_dot[GGML_TYPE_F32] = f32_vec_dot;
 	k->vec_dot[GGML_TYPE_F16] = f16_vec_dot;
+	k->to_float[GGML_TYPE_F16] = f16_to_float;
 	quant_register_avx2_legacy(k);
 	quant_register_avx2_kquants(k);
 }

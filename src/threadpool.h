@@ -1,6 +1,6 @@
-/* threadpool.h - persistent worker threads for the CPU backend.  Workers
- * sleep on a condition variable between jobs: no thread is created per op
- * and nothing spins while the program is idle. */
+/* threadpool.h - persistent worker threads for the CPU backend.  No thread
+ * is created per op; between jobs workers spin for at most a few
+ * milliseconds, then sleep, so nothing burns CPU while the program is idle. */
 #ifndef NIBBLE_THREADPOOL_H
 #define NIBBLE_THREADPOOL_H
 
