@@ -297,6 +297,17 @@ const char *format_bytes(uint64_t bytes, char *buf, size_t size)
 	return buf;
 }
 
+uint64_t resident_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long long size, pages;
+	int n = f ? fscanf(f, "%llu %llu", &size, &pages) : 0;
+	if (f)
+		fclose(f);
+	long page = sysconf(_SC_PAGESIZE);
+	return n == 2 && page > 0 ? pages * (uint64_t)page : 0;
+}
+
 void strbuf_append(struct strbuf *b, const void *data, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {

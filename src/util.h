@@ -54,6 +54,8 @@ int cpu_physical_cores(void);
 
 /* Formats a byte count as "1.23 GiB" into buf. */
 const char *format_bytes(uint64_t bytes, char *buf, size_t size);
+/* This process's resident memory now (from /proc/self/statm), 0 if unknown. */
+uint64_t resident_bytes(void);
 
 /* Overflow-checked arithmetic on 64-bit sizes: return false on overflow. */
 static inline bool mul_u64(uint64_t a, uint64_t b, uint64_t *out)

@@ -32,6 +32,7 @@ keys main 'Once upon a time' Enter
 ok $(wait_for main '^  Anna, Anna'; echo $?) "a prompt streams story text into the transcript"
 ok $(wait_for main 'gen [1-9][0-9.]* tok/s' && screen main | grep -q 'ctx [1-9][0-9]*/2048'; echo $?) \
 	"the status bar shows the context used and the reply's speed"
+ok $(screen main | grep -q 'RSS [1-9][0-9.]* MiB'; echo $?) "the status bar shows the resident memory"
 ok $(screen main | grep -q '^You$' && screen main | grep -q '^Assistant$'; echo $?) "user and assistant are labelled"
 idle() { # NAME: the reply is done
 	sleep 0.3
