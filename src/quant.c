@@ -270,7 +270,8 @@ static void choose_kernels(void)
 #ifdef HAVE_AVX2_KERNELS
 	const char *want = getenv("NIBBLE_KERNELS");
 	__builtin_cpu_init();
-	if (!(want && !strcmp(want, "scalar")) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+	if (!(want && !strcmp(want, "scalar")) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+	    __builtin_cpu_supports("f16c"))
 		quant_register_avx2(&active);
 #endif
 }
