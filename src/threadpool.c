@@ -66,6 +66,9 @@ static unsigned long wait_for_job(struct threadpool *tp, unsigned long seen)
 		if (g != seen || atomic_load(&tp->stop))
 			return g;
 		cpu_relax();
+		/* more threads than CPUs: let one with work have ours */
+		if (spins % 128 == 127)
+			sched_yield();
 		if (spins % 1024 == 1023) {
 			long t = now_ns();
 			if (!deadline)
@@ -177,10 +180,10 @@ void threadpool_run(struct threadpool *tp, threadpool_fn *fn, void *arg)
 	fn(arg, 0, tp->n_threads);
 
 	/* the others finish their shares about when we do; yield now and
-	 * then in case one of them lost its CPU to another process */
+	 * then in case one of them waits for our CPU */
 	for (unsigned spins = 1; atomic_load_explicit(&tp->pending, memory_order_acquire) > 0; spins++) {
 		cpu_relax();
-		if (spins % 4096 == 0)
+		if (spins % 128 == 0)
 			sched_yield();
 	}
 }
