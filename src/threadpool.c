@@ -5,9 +5,10 @@
  * sleeping thread costs tens of microseconds (far more on a virtual machine,
  * where the idle CPU has been handed back to the host), which would eat a
  * third of a step; so a worker that has finished a job watches the job
- * counter for a while (THREADPOOL_SPIN_NS) before it blocks on the condition
- * variable.  Between turns of a chat it sleeps: no CPU is burnt while the
- * user types. */
+ * counter for a while (THREADPOOL_SPIN_SECONDS) before it blocks on the
+ * condition variable.  Between turns of a chat it sleeps: no CPU is burnt
+ * while the user types.  Spinning threads yield now and then, so more
+ * threads than CPUs still make progress. */
 #include "config.h"
 
 #include "threadpool.h"
@@ -18,12 +19,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util.h"
 
 /* How long a worker keeps looking for the next job before it sleeps. */
-#define THREADPOOL_SPIN_NS 2000000L
+#define THREADPOOL_SPIN_SECONDS 0.002
 
 struct threadpool {
 	int n_threads;
@@ -50,17 +50,10 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
 /* Waits until generation differs from seen (or stop); returns the new one. */
 static unsigned long wait_for_job(struct threadpool *tp, unsigned long seen)
 {
-	long deadline = 0;
+	double deadline = 0;
 	for (unsigned spins = 0;; spins++) {
 		unsigned long g = atomic_load_explicit(&tp->generation, memory_order_acquire);
 		if (g != seen || atomic_load(&tp->stop))
@@ -70,9 +63,9 @@ static unsigned long wait_for_job(struct threadpool *tp, unsigned long seen)
 		if (spins % 128 == 127)
 			sched_yield();
 		if (spins % 1024 == 1023) {
-			long t = now_ns();
+			double t = now_seconds();
 			if (!deadline)
-				deadline = t + THREADPOOL_SPIN_NS;
+				deadline = t + THREADPOOL_SPIN_SECONDS;
 			else if (t > deadline)
 				break;
 		}

@@ -10,9 +10,10 @@
 #include <string.h>
 
 #include "context.h"
+#include "fixtures.h"
+#include "logits.h"
 #include "model.h"
 #include "quant.h"
-#include "fixtures.h"
 #include "tap.h"
 #include "util.h"
 
@@ -56,19 +57,6 @@ static int load_golden(const char *name, struct golden *g)
 	if (!g->logits || len != g->n_vocab * sizeof(float))
 		return -1;
 	return 0;
-}
-
-static double rel_rms(const float *ours, const float *ref, size_t n)
-{
-	double mean = 0, var = 0, err = 0;
-	for (size_t i = 0; i < n; i++)
-		mean += ref[i];
-	mean /= n;
-	for (size_t i = 0; i < n; i++) {
-		var += (ref[i] - mean) * (ref[i] - mean);
-		err += (double)(ours[i] - ref[i]) * (ours[i] - ref[i]);
-	}
-	return sqrt(err / n) / sqrt(var / n);
 }
 
 static int32_t argmax(const float *x, uint32_t n)
@@ -140,19 +128,6 @@ static void dequantize_weight(struct weight *w, float **copies, int *n_copies)
 	w->row_bytes = (size_t)w->n_in * sizeof *f;
 }
 
-static float *eval_prompt(struct model *m, const int32_t *ids, size_t n)
-{
-	struct context_params cp = { .n_ctx = 64, .n_threads = 2 };
-	struct context *ctx = context_init(m, &cp);
-	float *logits = NULL;
-	if (ctx && context_eval(ctx, ids, n) == 0) {
-		logits = xmalloc(m->hp.n_vocab * sizeof *logits);
-		memcpy(logits, ctx->logits, m->hp.n_vocab * sizeof *logits);
-	}
-	context_free(ctx);
-	return logits;
-}
-
 /* tiny256 files that have no llama.cpp logits: the quantized model against
  * itself with every matrix dequantized to F32 (the F32 path has its golden).
  * The two differ only by the 8-bit activations the quantized dot products
@@ -166,7 +141,7 @@ static void check_dequantized(const char *type)
 	struct model *m = model_load(fixture(rel), MODEL_LOAD_FULL);
 	static const int32_t prompt[] = { 1, 45, 499, 173, 17, 432, 172, 97, 278, 366, 112, 289 };
 	size_t n = sizeof prompt / sizeof *prompt;
-	float *quantized = m ? eval_prompt(m, prompt, n) : NULL, *dequantized = NULL;
+	float *quantized = m ? eval_logits(m, prompt, n) : NULL, *dequantized = NULL;
 	if (!ok(quantized != NULL, "%s: loads and evaluates", name)) {
 		diag("%s", error_message());
 		model_free(m);
@@ -182,7 +157,7 @@ static void check_dequantized(const char *type)
 	}
 	if (!m->tied_output)
 		dequantize_weight(&m->output, copies, &n_copies);
-	dequantized = eval_prompt(m, prompt, n);
+	dequantized = eval_logits(m, prompt, n);
 	double r = dequantized ? rel_rms(quantized, dequantized, m->hp.n_vocab) : INFINITY;
 	ok(r <= 0.06, "%s: logits within rel_rms %.5f <= 0.06 of its weights dequantized to F32", name, r);
 	for (int i = 0; i < n_copies; i++)

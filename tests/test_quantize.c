@@ -15,6 +15,7 @@
 
 #include "context.h"
 #include "fixtures.h"
+#include "logits.h"
 #include "gguf_writer.h"
 #include "quant.h"
 #include "quantize.h"
@@ -259,19 +260,6 @@ static void test_alignment(const char *tmp)
 
 /* ---- real files ----------------------------------------------------------- */
 
-static double rel_rms(const float *ours, const float *ref, size_t n)
-{
-	double mean = 0, var = 0, err = 0;
-	for (size_t i = 0; i < n; i++)
-		mean += ref[i];
-	mean /= n;
-	for (size_t i = 0; i < n; i++) {
-		var += (ref[i] - mean) * (ref[i] - mean);
-		err += (double)(ours[i] - ref[i]) * (ours[i] - ref[i]);
-	}
-	return sqrt(err / n) / sqrt(var / n);
-}
-
 /* The logits after a fixed prompt (caller frees), or NULL. */
 static float *prompt_logits(const char *path, uint32_t *n_vocab)
 {
@@ -282,16 +270,9 @@ static float *prompt_logits(const char *path, uint32_t *n_vocab)
 	int32_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	tokenizer_encode(m->tokenizer, prompt, strlen(prompt), TOKENIZE_ADD_SPECIAL, &ids, &n, &cap);
-	struct context_params cp = { .n_ctx = 64, .n_threads = 2 };
-	struct context *ctx = context_init(m, &cp);
-	float *out = NULL;
-	if (ctx && context_eval(ctx, ids, n) == 0) {
-		*n_vocab = m->hp.n_vocab;
-		out = xmalloc(*n_vocab * sizeof *out);
-		memcpy(out, ctx->logits, *n_vocab * sizeof *out);
-	}
+	float *out = eval_logits(m, ids, n);
+	*n_vocab = m->hp.n_vocab;
 	free(ids);
-	context_free(ctx);
 	model_free(m);
 	return out;
 }
