@@ -16,35 +16,26 @@ static inline float hsum_ps(__m256 v)
 	return _mm_cvtss_f32(s);
 }
 
-/* Kernels written once for any number of activation rows R: inlined where
- * R is a constant, so each R gets its own straight-line code. */
+/* The kernels' building blocks, inlined so that arguments known at the
+ * call (a block type, a number of rows) become straight-line code. */
 #define AVX2_INLINE static inline __attribute__((always_inline))
 
-/* Defines NAME_vec_dot (one activation row) and NAME_vec_dot_rows (tiles of
- * 4 activation rows, then the 1-3 left) from TILE(w, act, act_stride, R, n,
- * out, out_stride), an AVX2_INLINE function that dots one weight row with R
- * activation rows, reading each weight block once for all of them. */
-#define AVX2_DOT_KERNELS(name, tile)                                                                       \
-	static float name##_vec_dot(const void *w, const void *act, int64_t n)                             \
-	{                                                                                                  \
-		float out;                                                                                 \
-		tile(w, act, 0, 1, n, &out, 1);                                                            \
-		return out;                                                                                \
-	}                                                                                                  \
-	static void name##_vec_dot_rows(const void *w, const void *act, size_t act_stride, int n_rows,     \
-					int64_t n, float *out, size_t out_stride)                          \
-	{                                                                                                  \
-		const uint8_t *a = act;                                                                    \
-		int r = 0;                                                                                 \
-		for (; r + 4 <= n_rows; r += 4)                                                            \
-			tile(w, a + r * act_stride, act_stride, 4, n, out + r * out_stride, out_stride);   \
-		if (n_rows - r == 3)                                                                       \
-			tile(w, a + r * act_stride, act_stride, 3, n, out + r * out_stride, out_stride);   \
-		else if (n_rows - r == 2)                                                                  \
-			tile(w, a + r * act_stride, act_stride, 2, n, out + r * out_stride, out_stride);   \
-		else if (n_rows - r == 1)                                                                  \
-			tile(w, a + r * act_stride, act_stride, 1, n, out + r * out_stride, out_stride);   \
-	}
+/* Largest of 8 floats. */
+static inline float hmax_ps(__m256 v)
+{
+	__m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+	m = _mm_max_ss(m, _mm_movehdup_ps(m));
+	return _mm_cvtss_f32(m);
+}
+
+/* 32 int32 (each in -128..127) as 32 bytes in order: the packs interleave
+ * 128-bit lanes, the permute restores the order. */
+static inline __m256i pack_epi32_epi8(__m256i q0, __m256i q1, __m256i q2, __m256i q3)
+{
+	__m256i q = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+	return _mm256_permutevar8x32_epi32(q, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
 
 /* The families' kernels (cpu_avx2_legacy.c, cpu_avx2_kquants.c). */
 void quant_register_avx2_legacy(struct quant_kernels *k);

@@ -15,7 +15,6 @@
 
 #include "cpu_avx2.h"
 
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
 /* Unrolled loops let a decoded block live in registers, not on the stack. */
 #define UNROLL _Pragma("GCC unroll 8")
 
@@ -38,7 +37,7 @@ enum bsums_use {
  * float multiply-add per row.  Register k of the weights is used for all
  * R rows before the next, so a decoded block is read once per tile and
  * the R integer sums stay in registers. */
-ALWAYS_INLINE void kblock_dot(const struct kblock *b, const uint8_t *x0, size_t stride, int64_t i, int R,
+AVX2_INLINE void kblock_dot(const struct kblock *b, const uint8_t *x0, size_t stride, int64_t i, int R,
 			      __m256 *acc, enum bsums_use use, int is_signed)
 {
 	__m256i sum[8];
@@ -84,7 +83,7 @@ ALWAYS_INLINE void kblock_dot(const struct kblock *b, const uint8_t *x0, size_t 
  * 16-weight group (register k takes groups 2k and 2k + 1, in its low and
  * high 128-bit lanes): one byte shuffle each, from the scales repeated in
  * both lanes. */
-ALWAYS_INLINE void scales_by16(__m256i s16, struct kblock *b)
+AVX2_INLINE void scales_by16(__m256i s16, struct kblock *b)
 {
 	__m256i lo = _mm256_permute2x128_si256(s16, s16, 0x00), hi = _mm256_permute2x128_si256(s16, s16, 0x11);
 	UNROLL
@@ -101,7 +100,7 @@ ALWAYS_INLINE void scales_by16(__m256i s16, struct kblock *b)
 
 /* The same for 8 int16 scales of 32-weight groups, repeated in both lanes
  * of s16: register k takes scale k throughout. */
-ALWAYS_INLINE void scales_by32(__m256i s16, struct kblock *b)
+AVX2_INLINE void scales_by32(__m256i s16, struct kblock *b)
 {
 	UNROLL
 	for (int k = 0; k < 8; k++)
@@ -109,7 +108,7 @@ ALWAYS_INLINE void scales_by32(__m256i s16, struct kblock *b)
 }
 
 /* Q2_K and Q3_K's 2-bit quants: register 4h + j is bits 2j of qs[32h..]. */
-ALWAYS_INLINE void unpack_2bit(const uint8_t *qs, struct kblock *b)
+AVX2_INLINE void unpack_2bit(const uint8_t *qs, struct kblock *b)
 {
 	const __m256i m3 = _mm256_set1_epi8(3);
 	UNROLL
@@ -123,7 +122,7 @@ ALWAYS_INLINE void unpack_2bit(const uint8_t *qs, struct kblock *b)
 
 /* Q4_K and Q5_K's nibbles: registers 2c and 2c + 1 are the low and high
  * nibbles of qs[32c..]. */
-ALWAYS_INLINE void unpack_4bit(const uint8_t *qs, struct kblock *b)
+AVX2_INLINE void unpack_4bit(const uint8_t *qs, struct kblock *b)
 {
 	const __m256i m15 = _mm256_set1_epi8(15);
 	UNROLL
@@ -135,13 +134,13 @@ ALWAYS_INLINE void unpack_4bit(const uint8_t *qs, struct kblock *b)
 }
 
 /* Bit k of each of 32 bytes, moved to bit `to` (k, to < 8). */
-ALWAYS_INLINE __m256i bit_of(__m256i v, int k, int to)
+AVX2_INLINE __m256i bit_of(__m256i v, int k, int to)
 {
 	__m256i s = to >= k ? _mm256_slli_epi16(v, to - k) : _mm256_srli_epi16(v, k - to);
 	return _mm256_and_si256(s, _mm256_set1_epi8((char)(1 << to)));
 }
 
-ALWAYS_INLINE void q2_k_decode(const struct block_q2_k *a, struct kblock *b)
+AVX2_INLINE void q2_k_decode(const struct block_q2_k *a, struct kblock *b)
 {
 	unpack_2bit(a->qs, b);
 	__m128i sm = _mm_loadu_si128((const __m128i *)a->scales);
@@ -153,7 +152,7 @@ ALWAYS_INLINE void q2_k_decode(const struct block_q2_k *a, struct kblock *b)
 
 /* Q3_K: quants 0..7 (low bits plus 4 for a set hmask bit: bit k of
  * hmask[l] for register k); the -4 comes back through bsums. */
-ALWAYS_INLINE void q3_k_decode(const struct block_q3_k *a, struct kblock *b)
+AVX2_INLINE void q3_k_decode(const struct block_q3_k *a, struct kblock *b)
 {
 	unpack_2bit(a->qs, b);
 	__m256i hm = _mm256_loadu_si256((const __m256i *)a->hmask);
@@ -179,7 +178,7 @@ ALWAYS_INLINE void q3_k_decode(const struct block_q3_k *a, struct kblock *b)
  * are A & 63 per byte, 4-7 are C's low nibbles with A's top 2 bits above;
  * minima 0-3 are B & 63, 4-7 C's high nibbles with B's top 2 bits.  The
  * 16 bytes read reach into qs, which follows. */
-ALWAYS_INLINE void k4_scales(const uint8_t *scales, struct kblock *b)
+AVX2_INLINE void k4_scales(const uint8_t *scales, struct kblock *b)
 {
 	__m128i v = _mm_loadu_si128((const __m128i *)scales);
 	__m128i acbc = _mm_srlv_epi32(_mm_shuffle_epi32(v, 0x98), _mm_setr_epi32(0, 0, 0, 4)); /* A C B C>>4 */
@@ -193,7 +192,7 @@ ALWAYS_INLINE void k4_scales(const uint8_t *scales, struct kblock *b)
 		_mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
 }
 
-ALWAYS_INLINE void q4_k_decode(const struct block_q4_k *a, struct kblock *b)
+AVX2_INLINE void q4_k_decode(const struct block_q4_k *a, struct kblock *b)
 {
 	unpack_4bit(a->qs, b);
 	k4_scales(a->scales, b);
@@ -202,7 +201,7 @@ ALWAYS_INLINE void q4_k_decode(const struct block_q4_k *a, struct kblock *b)
 }
 
 /* Q5_K: the fifth bit of register k is bit k of qh[l]. */
-ALWAYS_INLINE void q5_k_decode(const struct block_q5_k *a, struct kblock *b)
+AVX2_INLINE void q5_k_decode(const struct block_q5_k *a, struct kblock *b)
 {
 	unpack_4bit(a->qs, b);
 	__m256i qh = _mm256_loadu_si256((const __m256i *)a->qh);
@@ -216,7 +215,7 @@ ALWAYS_INLINE void q5_k_decode(const struct block_q5_k *a, struct kblock *b)
 
 /* Q6_K: quants 0..63 (the -32 comes back through bsums); half h's quarter
  * j takes a nibble of ql[64h + 32 (j & 1)..] and bits 2j of qh[32h..]. */
-ALWAYS_INLINE void q6_k_decode(const struct block_q6_k *a, struct kblock *b)
+AVX2_INLINE void q6_k_decode(const struct block_q6_k *a, struct kblock *b)
 {
 	const __m256i m15 = _mm256_set1_epi8(15), m48 = _mm256_set1_epi8(48);
 	UNROLL
@@ -240,7 +239,7 @@ ALWAYS_INLINE void q6_k_decode(const struct block_q6_k *a, struct kblock *b)
 
 /* IQ4_XS: the table's signed values; groups g and g + 1 share 32 qs bytes
  * (16 each), low nibbles being their weights 0-15, high ones 16-31. */
-ALWAYS_INLINE void iq4_xs_decode(const struct block_iq4_xs *a, struct kblock *b)
+AVX2_INLINE void iq4_xs_decode(const struct block_iq4_xs *a, struct kblock *b)
 {
 	const __m256i m15 = _mm256_set1_epi8(15);
 	const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)quant_iq4nl_values));
@@ -277,7 +276,7 @@ ALWAYS_INLINE void iq4_xs_decode(const struct block_iq4_xs *a, struct kblock *b)
 	{                                                                                                  \
 		decode(a, b);                                                                              \
 	}                                                                                                  \
-	ALWAYS_INLINE void type##_tile(const void *w, const void *act, size_t stride, int R, int64_t n,       \
+	AVX2_INLINE void type##_tile(const void *w, const void *act, size_t stride, int R, int64_t n,       \
 				       float *out, size_t out_stride)                                        \
 	{                                                                                                  \
 		const struct block *a = w;                                                                 \
@@ -342,10 +341,7 @@ static void q8_k_from_float(const float *x, void *dst, int64_t n)
 		__m256 m = _mm256_setzero_ps();
 		for (int j = 0; j < QK_K; j += 8)
 			m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(x + j), abs_mask));
-		__m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-		m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-		m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-		float amax = _mm_cvtss_f32(m4);
+		float amax = hmax_ps(m);
 		if (amax == 0) {
 			memset(b, 0, sizeof *b);
 			continue;
@@ -363,15 +359,13 @@ static void q8_k_from_float(const float *x, void *dst, int64_t n)
 		}
 		float iscale = -127.0f / x[j];
 		__m256 vs = _mm256_set1_ps(iscale);
-		const __m256i ones = _mm256_set1_epi8(1), order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+		const __m256i ones = _mm256_set1_epi8(1);
 		for (int k = 0; k < QK_K; k += 32) {
 			__m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(vs, _mm256_loadu_ps(x + k)));
 			__m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(vs, _mm256_loadu_ps(x + k + 8)));
 			__m256i q2 = _mm256_cvtps_epi32(_mm256_mul_ps(vs, _mm256_loadu_ps(x + k + 16)));
 			__m256i q3 = _mm256_cvtps_epi32(_mm256_mul_ps(vs, _mm256_loadu_ps(x + k + 24)));
-			/* the packs interleave 128-bit lanes; the permute restores order */
-			__m256i q = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
-			q = _mm256_permutevar8x32_epi32(q, order);
+			__m256i q = pack_epi32_epi8(q0, q1, q2, q3);
 			_mm256_storeu_si256((__m256i *)(b->qs + k), q);
 			/* pair sums, then sums of 8 pairs per 16-byte half */
 			__m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones, q), _mm256_set1_epi16(1));

@@ -31,18 +31,11 @@ static inline float q8_quantize_block(const float *x, int8_t *qs, int *sum)
 		v[k] = _mm256_loadu_ps(x + 8 * k);
 	__m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
 				 _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
-	__m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-	m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-	m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-	float amax = _mm_cvtss_f32(m4);
-	float d = amax / 127, id = d ? 1 / d : 0;
+	float d = hmax_ps(m) / 127, id = d ? 1 / d : 0;
 	__m256i q[4];
 	for (int k = 0; k < 4; k++)
 		q[k] = _mm256_cvtps_epi32(round_away(_mm256_mul_ps(v[k], _mm256_set1_ps(id))));
-	/* packs interleave the 128-bit lanes; the permute restores the order */
-	__m256i q16 = _mm256_packs_epi32(q[0], q[1]), q16b = _mm256_packs_epi32(q[2], q[3]);
-	__m256i q8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(q16, q16b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-	_mm256_storeu_si256((__m256i *)qs, q8);
+	_mm256_storeu_si256((__m256i *)qs, pack_epi32_epi8(q[0], q[1], q[2], q[3]));
 	__m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
 	__m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
 	s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(1, 0, 3, 2)));
