@@ -211,28 +211,39 @@ AVX2_INLINE __m256i sum8(const __m256i s[8])
 	return _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20), _mm256_permute2x128_si256(h0, h1, 0x31));
 }
 
-/* One weight row against one activation row; two sums alternate between
- * blocks to keep two multiply-adds in flight. */
+/* Block i of one weight row and one activation row, added to acc (and its
+ * minimum's term to *mins, for kinds with a minimum). */
+AVX2_INLINE __m256 block_dot(uint32_t type, const uint8_t *w, const uint8_t *act, int64_t i, __m256 acc,
+			     float *mins)
+{
+	const uint8_t *b = w + i * wsize(type), *a = act + i * asize(type);
+	__m256i x = unpack(type, b), y = act_quants(type, a), p;
+	if (wkind(type) == WK_SIGNED)
+		p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+	else
+		p = _mm256_maddubs_epi16(x, y);
+	if (wkind(type) == WK_OFFSET)
+		p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(_mm256_set1_epi8((char)woffset(type)), y));
+	if (wkind(type) == WK_MIN)
+		*mins += FP16(half_at(b + 2)) * FP16(half_at(a + 2));
+	return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1))),
+			       _mm256_set1_ps(FP16(half_at(b)) * FP16(half_at(a))), acc);
+}
+
+/* One weight row against one activation row; two sums in registers take
+ * alternate blocks to keep two multiply-adds in flight. */
 AVX2_INLINE float dot1(uint32_t type, const uint8_t *w, const uint8_t *act, int64_t n)
 {
-	const __m256i ones = _mm256_set1_epi16(1);
-	__m256 acc[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() };
-	float mins = 0;
-	for (int64_t i = 0; i < n / 32; i++) {
-		const uint8_t *b = w + i * wsize(type), *a = act + i * asize(type);
-		__m256i x = unpack(type, b), y = act_quants(type, a), p;
-		if (wkind(type) == WK_SIGNED)
-			p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-		else
-			p = _mm256_maddubs_epi16(x, y);
-		if (wkind(type) == WK_OFFSET)
-			p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(_mm256_set1_epi8((char)woffset(type)), y));
-		acc[i & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)),
-					     _mm256_set1_ps(FP16(half_at(b)) * FP16(half_at(a))), acc[i & 1]);
-		if (wkind(type) == WK_MIN)
-			mins += FP16(half_at(b + 2)) * FP16(half_at(a + 2));
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+	float mins0 = 0, mins1 = 0;
+	int64_t nb = n / 32, i = 0;
+	for (; i + 2 <= nb; i += 2) {
+		acc0 = block_dot(type, w, act, i, acc0, &mins0);
+		acc1 = block_dot(type, w, act, i + 1, acc1, &mins1);
 	}
-	return hsum_ps(_mm256_add_ps(acc[0], acc[1])) + mins;
+	if (i < nb)
+		acc0 = block_dot(type, w, act, i, acc0, &mins0);
+	return hsum_ps(_mm256_add_ps(acc0, acc1)) + (mins0 + mins1);
 }
 
 /* Blocks i0..i0+nb of 8 weight rows against one activation row, lane j
