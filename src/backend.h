@@ -37,6 +37,9 @@ struct rope_params {
 
 struct backend;
 
+/* The most matrices one matmul call takes: q, k and v share an input. */
+#define BACKEND_MATMUL_MAX 3
+
 struct backend_ops {
 	const char *name;
 	void (*free)(struct backend *be);
@@ -51,9 +54,11 @@ struct backend_ops {
 	/* dst[r] = src[r] / rms(src[r]) * weight (weight has cols floats) */
 	void (*rms_norm)(struct backend *be, struct backend_buffer *dst, const struct backend_buffer *src,
 			 const float *weight, float eps, int n_rows);
-	/* dst[r] = w * src[r] */
-	void (*matmul)(struct backend *be, struct backend_buffer *dst, const struct weight *w,
-		       const struct backend_buffer *src, int n_rows);
+	/* dst[k][r] = w[k] * src[r] for k < n (1..BACKEND_MATMUL_MAX): the
+	 * matrices that read one input come in one call, so that a backend can
+	 * run them as one op */
+	void (*matmul)(struct backend *be, int n, struct backend_buffer *const dst[],
+		       const struct weight *const w[], const struct backend_buffer *src, int n_rows);
 	/* rotates each head of x[r] by the angle of position pos0 + r */
 	void (*rope)(struct backend *be, struct backend_buffer *x, int head_dim, const struct rope_params *rp,
 		     int pos0, int n_rows);

@@ -3,6 +3,7 @@
  * across the thread pool.  Kernels come from quant.c. */
 #include "config.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -110,81 +111,134 @@ static void cpu_rms_norm(struct backend *be, struct backend_buffer *dst, const s
  * cache while every weight row passes them. */
 #define MATMUL_TILE_ROWS 64
 
-struct matmul_job {
+/* One matrix of a matmul job. */
+struct matmul_part {
 	struct backend_buffer *dst;
 	const struct weight *w;
-	const struct backend_buffer *src;
-	uint32_t act_type;
 	const void *act;   /* the activations in the weight type's vec_dot_type */
 	size_t act_stride; /* bytes from one activation row to the next */
-	int n_rows;
 	int64_t chunk;     /* weight rows per work item */
 	int64_t n_chunks;  /* work items per tile of activation rows */
+	int64_t first_item; /* the job's work items before this matrix's */
+};
+
+struct matmul_job {
+	const struct backend_buffer *src;
+	int n_rows, n_tiles, n_parts;
+	struct matmul_part part[BACKEND_MATMUL_MAX];
+	int64_t n_items;
 	atomic_int_fast64_t next; /* the next work item to take */
+	/* for quantize_worker: the input in one part's vec_dot_type */
+	uint32_t act_type;
+	uint8_t *act;
+	size_t act_stride;
 };
 
 /* Threads take work items from a shared counter rather than fixed shares,
- * so a thread slowed by another process does not hold up the rest. */
+ * so a thread slowed by another process does not hold up the rest.  The
+ * items of all the job's matrices form one sequence: one wait at the end
+ * instead of one per matrix. */
 static void matmul_worker(void *arg, int ith, int nth)
 {
 	struct matmul_job *job = arg;
-	const struct weight *w = job->w;
-	int n_tiles = (job->n_rows + MATMUL_TILE_ROWS - 1) / MATMUL_TILE_ROWS;
 	for (;;) {
 		int64_t item = atomic_fetch_add(&job->next, 1);
-		if (item >= job->n_chunks * n_tiles)
+		if (item >= job->n_items)
 			break;
-		int64_t first = item % job->n_chunks * job->chunk;
-		int64_t last = first + job->chunk < w->n_out ? first + job->chunk : w->n_out;
-		int r0 = (int)(item / job->n_chunks) * MATMUL_TILE_ROWS;
+		const struct matmul_part *p = job->part;
+		while (item >= p->first_item + p->n_chunks * job->n_tiles)
+			p++;
+		item -= p->first_item;
+		const struct weight *w = p->w;
+		int64_t first = item % p->n_chunks * p->chunk;
+		int64_t last = first + p->chunk < w->n_out ? first + p->chunk : w->n_out;
+		int r0 = (int)(item / p->n_chunks) * MATMUL_TILE_ROWS;
 		int n = job->n_rows - r0 < MATMUL_TILE_ROWS ? job->n_rows - r0 : MATMUL_TILE_ROWS;
-		const uint8_t *act = (const uint8_t *)job->act + (size_t)r0 * job->act_stride;
-		float *out = job->dst->data + (size_t)r0 * job->dst->cols;
+		const uint8_t *act = (const uint8_t *)p->act + (size_t)r0 * p->act_stride;
+		float *out = p->dst->data + (size_t)r0 * p->dst->cols;
 		quant_vec_dot_tile(w->type, (const uint8_t *)w->data + first * w->row_bytes, w->row_bytes,
-				   (int)(last - first), act, job->act_stride, n, w->n_in, out + first,
-				   (size_t)job->dst->cols);
+				   (int)(last - first), act, p->act_stride, n, w->n_in, out + first,
+				   (size_t)p->dst->cols);
 	}
 }
 
-/* Activation rows ith, ith + nth, ... to the weight type's vec_dot_type. */
+/* Activation rows ith, ith + nth, ... to act_type. */
 static void quantize_worker(void *arg, int ith, int nth)
 {
 	struct matmul_job *job = arg;
 	for (int r = ith; r < job->n_rows; r += nth)
 		quant_quantize(job->act_type, job->src->data + (size_t)r * job->src->cols,
-			       (uint8_t *)job->act + (size_t)r * job->act_stride, job->src->cols);
+			       job->act + (size_t)r * job->act_stride, job->src->cols);
 }
 
-static void cpu_matmul(struct backend *be, struct backend_buffer *dst, const struct weight *w,
-		       const struct backend_buffer *src, int n_rows)
+/* The input in the vec_dot_type of every part, each type quantized once. */
+static void matmul_prepare_input(struct cpu_backend *c, struct matmul_job *job)
+{
+	int nth = threadpool_size(c->pool);
+	const struct backend_buffer *src = job->src;
+	uint32_t types[BACKEND_MATMUL_MAX];
+	size_t offsets[BACKEND_MATMUL_MAX], size = 0;
+	int n_types = 0;
+	for (int k = 0; k < job->n_parts; k++) {
+		uint32_t t = quant_traits(job->part[k].w->type)->vec_dot_type;
+		int u = 0;
+		while (u < n_types && types[u] != t)
+			u++;
+		if (u == n_types && t != GGML_TYPE_F32) {
+			types[n_types] = t;
+			offsets[n_types++] = size;
+			size += (size_t)quant_row_bytes(t, src->cols) * (size_t)job->n_rows;
+		}
+	}
+	if (size > c->act_cap) {
+		free(c->act);
+		c->act_cap = size;
+		c->act = xmalloc(size);
+	}
+	for (int u = 0; u < n_types; u++) {
+		job->act_type = types[u];
+		job->act = c->act + offsets[u];
+		job->act_stride = (size_t)quant_row_bytes(types[u], src->cols);
+		if (job->n_rows >= nth && nth > 1)
+			threadpool_run(c->pool, quantize_worker, job);
+		else
+			quantize_worker(job, 0, 1);
+	}
+	for (int k = 0; k < job->n_parts; k++) {
+		struct matmul_part *p = &job->part[k];
+		uint32_t t = quant_traits(p->w->type)->vec_dot_type;
+		p->act = src->data;
+		p->act_stride = (size_t)src->cols * sizeof(float);
+		for (int u = 0; u < n_types; u++)
+			if (types[u] == t) {
+				p->act = c->act + offsets[u];
+				p->act_stride = (size_t)quant_row_bytes(t, src->cols);
+			}
+	}
+}
+
+static void cpu_matmul(struct backend *be, int n, struct backend_buffer *const dst[],
+		       const struct weight *const w[], const struct backend_buffer *src, int n_rows)
 {
 	struct cpu_backend *c = cpu(be);
 	int nth = threadpool_size(c->pool);
-	struct matmul_job job = { .dst = dst, .w = w, .src = src, .n_rows = n_rows };
-	job.act_type = quant_traits(w->type)->vec_dot_type;
-	job.act = src->data;
-	job.act_stride = (size_t)src->cols * sizeof(float);
-	/* about 16 work items per thread: enough to even out, few enough that
-	 * each streams a long stretch of weights; whole groups of 8 rows, which
-	 * kernels take together */
-	job.chunk = ((w->n_out + 16 * nth - 1) / (16 * nth) + 7) / 8 * 8;
-	job.n_chunks = (w->n_out + job.chunk - 1) / job.chunk;
-	atomic_init(&job.next, 0);
-	if (job.act_type != GGML_TYPE_F32) {
-		/* Quantize the activations once; every weight row uses them. */
-		size_t row = (size_t)quant_row_bytes(job.act_type, src->cols);
-		if (row * (size_t)n_rows > c->act_cap) {
-			free(c->act);
-			c->act_cap = row * (size_t)n_rows;
-			c->act = xmalloc(c->act_cap);
-		}
-		job.act = c->act;
-		job.act_stride = row;
-		if (n_rows >= nth && nth > 1)
-			threadpool_run(c->pool, quantize_worker, &job);
-		else
-			quantize_worker(&job, 0, 1);
+	struct matmul_job job = { .src = src, .n_rows = n_rows, .n_parts = n };
+	job.n_tiles = (n_rows + MATMUL_TILE_ROWS - 1) / MATMUL_TILE_ROWS;
+	assert(n >= 1 && n <= BACKEND_BACKEND_MATMUL_MAX);
+	for (int k = 0; k < n; k++) {
+		struct matmul_part *p = &job.part[k];
+		p->dst = dst[k];
+		p->w = w[k];
+		/* about 16 work items per thread: enough to even out, few enough
+		 * that each streams a long stretch of weights; whole groups of 8
+		 * rows, which kernels take together */
+		p->chunk = ((w[k]->n_out + 16 * nth - 1) / (16 * nth) + 7) / 8 * 8;
+		p->n_chunks = (w[k]->n_out + p->chunk - 1) / p->chunk;
+		p->first_item = job.n_items;
+		job.n_items += p->n_chunks * job.n_tiles;
 	}
+	atomic_init(&job.next, 0);
+	matmul_prepare_input(c, &job);
 	threadpool_run(c->pool, matmul_worker, &job);
 }
 

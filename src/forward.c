@@ -8,6 +8,12 @@
 #include "context.h"
 #include "util.h"
 
+static void matmul1(struct backend *be, struct backend_buffer *dst, const struct weight *w,
+		    const struct backend_buffer *src, int n_rows)
+{
+	be->ops->matmul(be, 1, &dst, &w, src, n_rows);
+}
+
 int forward(struct context *ctx, const int32_t *tokens, int n_rows, float *all_logits)
 {
 	const struct model *m = ctx->model;
@@ -31,29 +37,28 @@ int forward(struct context *ctx, const int32_t *tokens, int n_rows, float *all_l
 
 		/* attention block */
 		op->rms_norm(be, b->xn, b->x, l->attn_norm, hp->rms_eps, n_rows);
-		op->matmul(be, b->q, &l->wq, b->xn, n_rows);
-		op->matmul(be, b->k, &l->wk, b->xn, n_rows);
-		op->matmul(be, b->v, &l->wv, b->xn, n_rows);
+		op->matmul(be, 3, (struct backend_buffer *[]){ b->q, b->k, b->v },
+			   (const struct weight *[]){ &l->wq, &l->wk, &l->wv }, b->xn, n_rows);
 		op->rope(be, b->q, (int)hp->head_dim, &rope, pos0, n_rows);
 		op->rope(be, b->k, (int)hp->head_dim, &rope, pos0, n_rows);
 		op->kv_store(be, (int)il, b->k, b->v, pos0, n_rows);
 		op->attention(be, b->attn, b->q, (int)il, (int)hp->n_head, (int)hp->n_head_kv, (int)hp->head_dim,
 			      scale, pos0, n_rows);
-		op->matmul(be, b->xn, &l->wo, b->attn, n_rows);
+		matmul1(be, b->xn, &l->wo, b->attn, n_rows);
 		op->add(be, b->x, b->xn, n_rows);
 
 		/* feed-forward block (SwiGLU) */
 		op->rms_norm(be, b->xn, b->x, l->ffn_norm, hp->rms_eps, n_rows);
-		op->matmul(be, b->gate, &l->ffn_gate, b->xn, n_rows);
-		op->matmul(be, b->up, &l->ffn_up, b->xn, n_rows);
+		op->matmul(be, 2, (struct backend_buffer *[]){ b->gate, b->up },
+			   (const struct weight *[]){ &l->ffn_gate, &l->ffn_up }, b->xn, n_rows);
 		op->swiglu(be, b->gate, b->up, n_rows);
-		op->matmul(be, b->xn, &l->ffn_down, b->gate, n_rows);
+		matmul1(be, b->xn, &l->ffn_down, b->gate, n_rows);
 		op->add(be, b->x, b->xn, n_rows);
 	}
 
 	if (all_logits) {
 		op->rms_norm(be, b->xn, b->x, m->output_norm, hp->rms_eps, n_rows);
-		op->matmul(be, b->logits_all, &m->output, b->xn, n_rows);
+		matmul1(be, b->logits_all, &m->output, b->xn, n_rows);
 		if (op->sync(be) < 0)
 			return -1;
 		op->read(be, b->logits_all, all_logits, n_rows);
@@ -63,7 +68,7 @@ int forward(struct context *ctx, const int32_t *tokens, int n_rows, float *all_l
 	/* Generation needs only the last position's distribution. */
 	op->copy_rows(be, b->last, b->x, n_rows - 1, 1);
 	op->rms_norm(be, b->last, b->last, m->output_norm, hp->rms_eps, 1);
-	op->matmul(be, b->logits, &m->output, b->last, 1);
+	matmul1(be, b->logits, &m->output, b->last, 1);
 	if (op->sync(be) < 0)
 		return -1;
 	op->read(be, b->logits, ctx->logits, 1);
