@@ -4,6 +4,7 @@
 #ifndef NIBBLE_BACKEND_H
 #define NIBBLE_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,10 +44,19 @@ struct backend;
 struct backend_ops {
 	const char *name;
 	void (*free)(struct backend *be);
-	struct backend_buffer *(*buffer_new)(struct backend *be, int64_t cols, int64_t max_rows);
+	/* NULL with error() when the memory is not there; host_read: read()
+	 * will copy it out every step (a GPU backend keeps it host-visible) */
+	struct backend_buffer *(*buffer_new)(struct backend *be, int64_t cols, int64_t max_rows, bool host_read);
 	void (*buffer_free)(struct backend *be, struct backend_buffer *b);
-	/* KV cache for n_layer layers of n_ctx positions of kv_dim values each. */
-	int (*kv_init)(struct backend *be, int n_layer, int n_ctx, int kv_dim);
+	/* KV cache for n_layer layers of n_ctx positions of kv_dim values each,
+	 * for n_head query heads.  0, or -1 with error(). */
+	int (*kv_init)(struct backend *be, int n_layer, int n_ctx, int kv_dim, int n_head);
+	/* Optional (NULL when the backend reads host memory): copy a weight
+	 * matrix or a norm vector to the backend once, before any op uses it;
+	 * the host copy identifies it and must outlive the backend.  0, or -1
+	 * with error(). */
+	int (*upload_weight)(struct backend *be, const struct weight *w);
+	int (*upload_vector)(struct backend *be, const float *v, int64_t n);
 
 	/* dst[r] = dequantized row ids[r] of w, r < n_rows */
 	void (*get_rows)(struct backend *be, struct backend_buffer *dst, const struct weight *w,
@@ -77,6 +87,9 @@ struct backend_ops {
 	/* dst[0..n_rows) = src[src_row..src_row+n_rows) */
 	void (*copy_rows)(struct backend *be, struct backend_buffer *dst, const struct backend_buffer *src,
 			  int src_row, int n_rows);
+	/* dst[0..n_rows) = n_rows rows of host memory, after the ops issued
+	 * so far (a GPU backend completes them first). */
+	void (*write)(struct backend *be, struct backend_buffer *dst, const float *src, int n_rows);
 	/* Completes every op issued so far.  0 or -1 with error(). */
 	int (*sync)(struct backend *be);
 	/* Copies n_rows rows of src to host memory (after sync). */
@@ -90,6 +103,9 @@ struct backend {
 
 /* The CPU backend with n_threads threads.  NULL with error() on failure. */
 struct backend *backend_cpu_init(int n_threads);
+/* The Vulkan backend on device `device` of vk_list_devices() (builds with
+ * HAVE_VULKAN only).  NULL with error() on failure. */
+struct backend *backend_vk_init(int device);
 
 static inline void backend_free(struct backend *be)
 {

@@ -46,7 +46,7 @@ static void cpu_free(struct backend *be)
 	free(c);
 }
 
-static struct backend_buffer *cpu_buffer_new(struct backend *be, int64_t cols, int64_t max_rows)
+static struct backend_buffer *cpu_buffer_new(struct backend *be, int64_t cols, int64_t max_rows, bool host_read)
 {
 	struct backend_buffer *b = xmalloc(sizeof *b);
 	b->data = xcalloc((size_t)(cols * max_rows), sizeof(float));
@@ -63,7 +63,7 @@ static void cpu_buffer_free(struct backend *be, struct backend_buffer *b)
 	free(b);
 }
 
-static int cpu_kv_init(struct backend *be, int n_layer, int n_ctx, int kv_dim)
+static int cpu_kv_init(struct backend *be, int n_layer, int n_ctx, int kv_dim, int n_head)
 {
 	struct cpu_backend *c = cpu(be);
 	uint64_t n;
@@ -353,6 +353,11 @@ static void cpu_copy_rows(struct backend *be, struct backend_buffer *dst, const 
 	memcpy(dst->data, src->data + src_row * src->cols, (size_t)(n_rows * src->cols) * sizeof(float));
 }
 
+static void cpu_write(struct backend *be, struct backend_buffer *dst, const float *src, int n_rows)
+{
+	memcpy(dst->data, src, (size_t)(n_rows * dst->cols) * sizeof(float));
+}
+
 static int cpu_sync(struct backend *be)
 {
 	return 0; /* every op has already run */
@@ -378,6 +383,7 @@ static const struct backend_ops cpu_ops = {
 	.swiglu = cpu_swiglu,
 	.add = cpu_add,
 	.copy_rows = cpu_copy_rows,
+	.write = cpu_write,
 	.sync = cpu_sync,
 	.read = cpu_read,
 };

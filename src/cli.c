@@ -79,6 +79,14 @@ struct model *cli_load_model(const char *arg, enum model_load_what what)
 	return m;
 }
 
+int cli_backend(const char *cmd, const char *arg, const char **out)
+{
+	if (strcmp(arg, "auto") && strcmp(arg, "cpu") && strcmp(arg, "vulkan"))
+		return cli_usage(cmd, "--backend: expected auto, cpu or vulkan, got '%s'", arg);
+	*out = arg;
+	return 0;
+}
+
 int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_opts *o)
 {
 	int64_t v;
@@ -104,6 +112,11 @@ int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_o
 		return 1;
 	case 'v':
 		o->verbose = true;
+		return 1;
+	case OPT_BACKEND:
+		return cli_backend(cmd, arg, &o->backend) ? -1 : 1;
+	case OPT_DEVICE:
+		o->device = arg;
 		return 1;
 	}
 	return 0;
@@ -138,9 +151,6 @@ int cli_settings(struct settings *st)
 		settings_free(st);
 		return EXIT_USAGE;
 	}
-	if (st->backend && !strcmp(st->backend, "vulkan"))
-		fprintf(stderr, "nibble: warning: the config asks for the Vulkan backend, which this version does not "
-				"have yet; using the CPU\n");
 	return EXIT_OK;
 }
 
@@ -197,8 +207,12 @@ int cli_prompt_session_open(const struct prompt_opts *o, size_t reserve, struct 
 	s->model = cli_load_model(o->model_path, MODEL_LOAD_FULL);
 	if (!s->model)
 		return EXIT_RUNTIME;
-	struct context_params cp = { .n_ctx = o->n_ctx, .n_threads = o->n_threads };
+	struct context_params cp = {
+		.n_ctx = o->n_ctx, .n_threads = o->n_threads, .backend = o->backend, .device = o->device
+	};
 	s->ctx = context_init(s->model, &cp);
+	if (s->ctx && o->verbose)
+		fprintf(stderr, "backend: %s (%s)\n", s->ctx->be->description, s->ctx->backend_reason);
 	if (s->ctx)
 		s->tokens = prompt_tokens(o, s->model, &s->n_tokens);
 	if (!s->ctx || !s->tokens) {

@@ -24,6 +24,8 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* The message for getopt_long's '?' or ':' result, as a usage error. */
 int cli_bad_option(const char *cmd, char **argv, int optopt_c, bool missing_arg);
 
+/* --backend's value: auto, cpu or vulkan; otherwise a usage error. */
+int cli_backend(const char *cmd, const char *arg, const char **out);
 /* Option values: a usage error naming the option when out of range. */
 int cli_int(const char *cmd, const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out);
 int cli_float(const char *cmd, const char *opt, const char *arg, double min, double max, float *out);
@@ -40,10 +42,12 @@ struct prompt_opts {
 	const char *prompt_file; /* -f FILE ("-": stdin) */
 	uint32_t n_ctx;          /* 0: the model's default */
 	int n_threads;           /* 0: physical cores */
+	const char *backend;     /* --backend: auto, cpu or vulkan (NULL: auto) */
+	const char *device;      /* --device: a Vulkan device index or name */
 	bool verbose;
 };
 
-/* Handles -m -p -f -c -t -v.  Returns 1 when opt was one of them, 0 when it
+/* Handles -m -p -f -c -t -v --backend --device.  Returns 1 when opt was one of them, 0 when it
  * was not, -1 when its value was bad (a usage error was printed). */
 int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_opts *o);
 #define PROMPT_SHORT_OPTS "m:p:f:c:t:v"
@@ -53,9 +57,16 @@ int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_o
 	{ "file", required_argument, NULL, 'f' },                         \
 	{ "ctx-size", required_argument, NULL, 'c' },                     \
 	{ "threads", required_argument, NULL, 't' },                      \
+	{ "backend", required_argument, NULL, OPT_BACKEND },              \
+	{ "device", required_argument, NULL, OPT_DEVICE },                \
 	{ "verbose", no_argument, NULL, 'v' }
+#define BACKEND_HELP                                                                   \
+	"      --backend B          auto, cpu or vulkan (default auto: a GPU that holds\n" \
+	"                           the model, else the CPU)\n"                            \
+	"      --device D           Vulkan device: number or part of the name that\n"     \
+	"                           nibble devices shows (default: the best)\n"
 
-/* Sampling options shared by run and chat. */
+/* Long options without a short form, shared by several commands. */
 enum {
 	OPT_TEMP = 256,
 	OPT_TOP_K,
@@ -63,6 +74,8 @@ enum {
 	OPT_MIN_P,
 	OPT_REPEAT_PENALTY,
 	OPT_REPEAT_LAST_N,
+	OPT_BACKEND,
+	OPT_DEVICE,
 	OPT_COMMAND_FIRST, /* commands number their own long options from here */
 };
 #define SAMPLING_SHORT_OPTS "s:"
@@ -92,8 +105,7 @@ struct sampling_opts {
 int cli_sampling_option(const char *cmd, int opt, const char *arg, struct sampling_opts *so);
 
 /* Reads the config file into st, printing an error (then returns
- * EXIT_USAGE) when it is malformed.  Warns when it asks for a backend this
- * build does not have. */
+ * EXIT_USAGE) when it is malformed. */
 int cli_settings(struct settings *st);
 
 /* The model to use: -m's value, else the config's; when there is neither,
@@ -131,5 +143,6 @@ int cmd_template(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
 
 #endif

@@ -32,15 +32,18 @@ static const char bench_usage[] =
 	"  -n, --n-gen N          generated tokens; 0 skips the test (default 32)\n"
 	"  -r, --repetitions R    runs of each test (default 5)\n"
 	"  -t, --threads N        CPU threads (default: physical cores)\n"
-	"      --backend B        cpu or auto (vulkan is not there yet; default auto)\n"
+	"      --backend B        auto, cpu or vulkan (default auto)\n"
+	"      --device D         the Vulkan device: number or part of its name\n"
 	"      --json             print a JSON array, one object per test, with\n"
 	"                         llama-bench's keys\n"
 	"  -h, --help             show this help\n";
 
-enum { OPT_BACKEND = OPT_COMMAND_FIRST, OPT_JSON };
+enum { OPT_JSON = OPT_COMMAND_FIRST };
 
 struct bench_args {
-	const char *model, *backend;
+	const char *model, *backend, *device;
+	const char *backend_shown; /* "CPU" or "Vulkan", as llama-bench names them */
+	const char *device_shown, *reason; /* the context's backend and why */
 	int n_prompt, n_gen, reps, n_threads;
 	bool json;
 };
@@ -219,7 +222,7 @@ static void print_json(const struct bench_args *a, const struct model *m, const 
 		mean_sd(r->ns, r->reps, &avg_ns, &sd_ns);
 		mean_sd(ts, r->reps, &avg_ts, &sd_ts);
 		json_object *o = json_object_new_object(), *ns = json_object_new_array(), *tss = json_object_new_array();
-		json_object_object_add(o, "backends", json_object_new_string("CPU"));
+		json_object_object_add(o, "backends", json_object_new_string(a->backend_shown));
 		json_object_object_add(o, "model_filename", json_object_new_string(a->model));
 		json_object_object_add(o, "model_type", json_object_new_string(type));
 		json_object_object_add(o, "model_size", json_object_new_int64((int64_t)m->weight_bytes));
@@ -269,20 +272,19 @@ static void print_table(const struct bench_args *a, const struct model *m, const
 		snprintf(test, sizeof test, r->n_prompt ? "pp%d" : "tg%d", r->n_prompt ? r->n_prompt : r->n_gen);
 		snprintf(speed, sizeof speed, "%.2f ± %.2f", avg, sd);
 		/* "±" is two bytes for one column */
-		printf("| %-28s | %12s | %-14s | %-7s | %7d | %6s | %19s |\n", file, size, short_type, "CPU", a->n_threads,
-		       test, speed);
+		printf("| %-28s | %12s | %-14s | %-7s | %7d | %6s | %19s |\n", file, size, short_type, a->backend_shown,
+		       a->n_threads, test, speed);
 		free(ts);
 	}
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	char rss[32];
 	printf("\npeak RSS: %s\n", format_bytes((uint64_t)ru.ru_maxrss * 1024, rss, sizeof rss)); /* ru_maxrss: KiB */
+	printf("backend: %s (%s)\n", a->device_shown, a->reason);
 }
 
 static int bench(struct bench_args *a)
 {
-	if (a->backend && !strcmp(a->backend, "vulkan"))
-		return cli_fail("this build has no Vulkan backend yet (--backend cpu or auto)");
 	struct model *m = cli_load_model(a->model, MODEL_LOAD_FULL);
 	if (!m)
 		return EXIT_RUNTIME;
@@ -290,7 +292,8 @@ static int bench(struct bench_args *a)
 		a->n_threads = cpu_physical_cores();
 	int longest = a->n_prompt > a->n_gen ? a->n_prompt : a->n_gen;
 	struct context_params cp = {
-		.n_ctx = (uint32_t)longest, .n_threads = a->n_threads, .n_batch = a->n_prompt > 0 ? a->n_prompt : 1
+		.n_ctx = (uint32_t)longest, .n_threads = a->n_threads, .n_batch = a->n_prompt > 0 ? a->n_prompt : 1,
+		.backend = a->backend, .device = a->device,
 	};
 	struct context *ctx = context_init(m, &cp);
 	struct bench_result res[2] = { { .n_prompt = a->n_prompt }, { .n_gen = a->n_gen } };
@@ -302,6 +305,9 @@ static int bench(struct bench_args *a)
 		cli_fail("%s", error_message());
 		goto done;
 	}
+	a->backend_shown = strcmp(ctx->be->ops->name, "vulkan") ? "CPU" : "Vulkan";
+	a->device_shown = ctx->be->description;
+	a->reason = ctx->backend_reason;
 	for (int k = 0; k < 2; k++) {
 		if (res[k].n_prompt + res[k].n_gen == 0)
 			continue;
@@ -341,6 +347,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 		{ "repetitions", required_argument, NULL, 'r' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -375,9 +382,11 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 			a->n_threads = (int)v;
 			break;
 		case OPT_BACKEND:
-			if (strcmp(optarg, "cpu") && strcmp(optarg, "auto") && strcmp(optarg, "vulkan"))
-				return cli_usage("bench", "--backend: expected cpu, auto or vulkan, got '%s'", optarg);
-			a->backend = optarg;
+			if (cli_backend("bench", optarg, &a->backend))
+				return EXIT_USAGE;
+			break;
+		case OPT_DEVICE:
+			a->device = optarg;
 			break;
 		case OPT_JSON:
 			a->json = true;
@@ -402,7 +411,7 @@ int cmd_bench(int argc, char **argv)
 	int rc = cli_settings(&st);
 	if (rc != EXIT_OK)
 		return rc;
-	struct bench_args a = { .n_prompt = 64, .n_gen = 32, .reps = 5, .n_threads = st.threads };
+	struct bench_args a = { .n_prompt = 64, .n_gen = 32, .reps = 5, .n_threads = st.threads, .backend = st.backend };
 	rc = parse_args(argc, argv, &a);
 	if (rc == PROCEED && !(a.model = cli_model_arg("bench", a.model, &st)))
 		rc = EXIT_USAGE;

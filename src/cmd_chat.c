@@ -43,6 +43,7 @@ static const char chat_usage[] =
 	"  -c, --ctx-size N         context size in tokens (default: the model's, at\n"
 	"                           most 4096)\n"
 	"  -t, --threads N          CPU threads (default: physical cores)\n"
+	BACKEND_HELP
 	SAMPLING_HELP
 	"  -v, --verbose            print the chat format and speeds to stderr\n"
 	"  -h, --help               show this help\n"
@@ -190,7 +191,10 @@ static int full_screen(struct chat_args *a, const struct chat_options *co, const
 	const char *no_color = getenv("NO_COLOR");
 	struct tui_options to = {
 		.engine = { .model_path = path,
-			    .ctx = { .n_ctx = a->po.n_ctx, .n_threads = a->po.n_threads },
+			    .ctx = { .n_ctx = a->po.n_ctx,
+				     .n_threads = a->po.n_threads,
+				     .backend = a->po.backend,
+				     .device = a->po.device },
 			    .chat = *co,
 			    .system = system,
 			    .resume = resume,
@@ -212,11 +216,15 @@ static int line_mode(struct chat_args *a, const struct chat_options *co, const c
 	int rc = EXIT_RUNTIME;
 	if (!m)
 		goto done;
-	struct context_params cp = { .n_ctx = a->po.n_ctx, .n_threads = a->po.n_threads };
+	struct context_params cp = {
+		.n_ctx = a->po.n_ctx, .n_threads = a->po.n_threads, .backend = a->po.backend, .device = a->po.device
+	};
 	if (!(ctx = context_init(m, &cp)) || !(c = chat_init(m, ctx, co, system))) {
 		cli_fail("%s", error_message());
 		goto done;
 	}
+	if (a->po.verbose)
+		fprintf(stderr, "backend: %s (%s)\n", ctx->be->description, ctx->backend_reason);
 	if (resume && chat_load(c, resume) < 0) {
 		cli_fail("--resume: %s", error_message());
 		goto done;
@@ -268,7 +276,7 @@ int cmd_chat(int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	struct chat_args a = {
-		.po = { .n_ctx = st.ctx, .n_threads = st.threads },
+		.po = { .n_ctx = st.ctx, .n_threads = st.threads, .backend = st.backend },
 		.so = { .params = st.sampling },
 		.co = { .n_predict = -1, .chat_template = st.chat_template },
 		.system = st.system,

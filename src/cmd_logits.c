@@ -22,7 +22,9 @@ static const char logits_usage[] =
 	"  -o, --output OUT     where to write the logits\n"
 	"  -c, --ctx-size N     context size in tokens (default: the model's, at most 4096)\n"
 	"  -t, --threads N      CPU threads (default: physical cores)\n"
-	"  -v, --verbose        print the prompt tokens and timing to stderr\n"
+	"      --backend B      auto, cpu or vulkan (default auto)\n"
+	"      --device D       the Vulkan device: number or part of its name\n"
+	"  -v, --verbose        print the backend, prompt tokens and timing to stderr\n"
 	"  -h, --help           show this help\n";
 
 int cmd_logits(int argc, char **argv)

@@ -25,6 +25,8 @@ static const char perplexity_usage[] =
 	"  -c, --ctx-size CTX    tokens per window (default 512)\n"
 	"  -b, --batch-size N    tokens per forward pass (default 64)\n"
 	"  -t, --threads N       CPU threads (default: physical cores)\n"
+	"      --backend B       auto, cpu or vulkan (default auto)\n"
+	"      --device D        the Vulkan device: number or part of its name\n"
 	"      --kl-base BASE    also run BASE (a model with the same vocabulary,\n"
 	"                        e.g. the unquantized original) on the same windows\n"
 	"                        and report the mean KL divergence KL(BASE || MODEL)\n"
@@ -34,7 +36,7 @@ static const char perplexity_usage[] =
 enum { OPT_KL_BASE = OPT_COMMAND_FIRST };
 
 struct ppl_args {
-	const char *model, *base, *text;
+	const char *model, *base, *text, *backend, *device;
 	int n_ctx, n_batch, n_threads;
 };
 
@@ -182,7 +184,11 @@ static int perplexity(const struct ppl_args *a)
 		fprintf(stderr, "nibble: warning: windows of %d tokens are longer than the model's training context (%u)\n",
 			a->n_ctx, m->hp.n_ctx_train);
 
-	struct context_params cp = { .n_ctx = (uint32_t)a->n_ctx, .n_threads = a->n_threads, .n_batch = a->n_batch };
+	struct context_params cp = { .n_ctx = (uint32_t)a->n_ctx,
+				     .n_threads = a->n_threads,
+				     .n_batch = a->n_batch,
+				     .backend = a->backend,
+				     .device = a->device };
 	if (!(ctx = context_init(m, &cp)) || (base && !(base_ctx = context_init(base, &cp)))) {
 		cli_fail("%s", error_message());
 		goto done;
@@ -247,6 +253,8 @@ static int parse_args(int argc, char **argv, struct ppl_args *a)
 		{ "batch-size", required_argument, NULL, 'b' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "kl-base", required_argument, NULL, OPT_KL_BASE },
+		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -281,6 +289,13 @@ static int parse_args(int argc, char **argv, struct ppl_args *a)
 		case OPT_KL_BASE:
 			a->base = optarg;
 			break;
+		case OPT_BACKEND:
+			if (cli_backend("perplexity", optarg, &a->backend))
+				return EXIT_USAGE;
+			break;
+		case OPT_DEVICE:
+			a->device = optarg;
+			break;
 		case 'h':
 			fputs(perplexity_usage, stdout);
 			return EXIT_OK;
@@ -301,7 +316,7 @@ int cmd_perplexity(int argc, char **argv)
 	int rc = cli_settings(&st);
 	if (rc != EXIT_OK)
 		return rc;
-	struct ppl_args a = { .n_ctx = 512, .n_threads = st.threads };
+	struct ppl_args a = { .n_ctx = 512, .n_threads = st.threads, .backend = st.backend };
 	rc = parse_args(argc, argv, &a);
 	if (rc == PROCEED && !(a.model = cli_model_arg("perplexity", a.model, &st)))
 		rc = EXIT_USAGE;

@@ -27,6 +27,7 @@ static const char run_usage[] =
 	"  -c, --ctx-size N         context size in tokens (default: the model's,\n"
 	"                           at most 4096)\n"
 	"  -t, --threads N          CPU threads (default: physical cores)\n"
+	BACKEND_HELP
 	SAMPLING_HELP
 	"  -v, --verbose            print load time and speeds to stderr\n"
 	"  -h, --help               show this help\n";
@@ -189,7 +190,8 @@ int cmd_run(int argc, char **argv)
 	int rc = cli_settings(&st);
 	if (rc != EXIT_OK)
 		return rc;
-	struct run_args a = { .po = { .n_ctx = st.ctx, .n_threads = st.threads }, .so = { .params = st.sampling },
+	struct run_args a = { .po = { .n_ctx = st.ctx, .n_threads = st.threads, .backend = st.backend },
+			      .so = { .params = st.sampling },
 			      .n_predict = -1 };
 	rc = parse_args(argc, argv, &a);
 	if (rc == PROCEED && !(a.po.model_path = cli_model_arg("run", a.po.model_path, &st)))

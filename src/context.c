@@ -22,26 +22,23 @@ struct context *context_init(const struct model *m, const struct context_params 
 		error("a context of %u tokens is too large (at most %u)", ctx->n_ctx, MAX_CTX);
 		goto fail;
 	}
-	ctx->be = backend_cpu_init(p->n_threads > 0 ? p->n_threads : cpu_physical_cores());
+	ctx->be = backend_choose(p, m, ctx->backend_reason, sizeof ctx->backend_reason);
 	if (!ctx->be)
 		goto fail;
 	int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
-	if (ctx->be->ops->kv_init(ctx->be, (int)hp->n_layer, (int)ctx->n_ctx, (int)kv_dim) < 0)
+	if (ctx->be->ops->kv_init(ctx->be, (int)hp->n_layer, (int)ctx->n_ctx, (int)kv_dim, (int)hp->n_head) < 0)
 		goto fail;
 
 	struct backend *be = ctx->be;
-	struct backend_buffer *(*new)(struct backend *, int64_t, int64_t) = be->ops->buffer_new;
+	struct backend_buffer *(*new)(struct backend *, int64_t, int64_t, bool) = be->ops->buffer_new;
 	int64_t rows = ctx->n_batch;
-	ctx->buf.x = new(be, hp->n_embd, rows);
-	ctx->buf.xn = new(be, hp->n_embd, rows);
-	ctx->buf.q = new(be, q_dim, rows);
-	ctx->buf.k = new(be, kv_dim, rows);
-	ctx->buf.v = new(be, kv_dim, rows);
-	ctx->buf.attn = new(be, q_dim, rows);
-	ctx->buf.gate = new(be, hp->n_ff, rows);
-	ctx->buf.up = new(be, hp->n_ff, rows);
-	ctx->buf.last = new(be, hp->n_embd, 1);
-	ctx->buf.logits = new(be, hp->n_vocab, 1);
+	struct context_buffers *b = &ctx->buf;
+	if (!(b->x = new(be, hp->n_embd, rows, false)) || !(b->xn = new(be, hp->n_embd, rows, false)) ||
+	    !(b->q = new(be, q_dim, rows, false)) || !(b->k = new(be, kv_dim, rows, false)) ||
+	    !(b->v = new(be, kv_dim, rows, false)) || !(b->attn = new(be, q_dim, rows, false)) ||
+	    !(b->gate = new(be, hp->n_ff, rows, false)) || !(b->up = new(be, hp->n_ff, rows, false)) ||
+	    !(b->last = new(be, hp->n_embd, 1, false)) || !(b->logits = new(be, hp->n_vocab, 1, true)))
+		goto fail;
 	ctx->logits = xcalloc(hp->n_vocab, sizeof *ctx->logits);
 	return ctx;
 fail:
@@ -96,8 +93,9 @@ int context_eval(struct context *ctx, const int32_t *tokens, size_t n)
 
 int context_eval_all(struct context *ctx, const int32_t *tokens, size_t n, float *out)
 {
-	if (!ctx->buf.logits_all)
-		ctx->buf.logits_all = ctx->be->ops->buffer_new(ctx->be, ctx->model->hp.n_vocab, ctx->n_batch);
+	if (!ctx->buf.logits_all &&
+	    !(ctx->buf.logits_all = ctx->be->ops->buffer_new(ctx->be, ctx->model->hp.n_vocab, ctx->n_batch, true)))
+		return -1;
 	return eval_batches(ctx, tokens, n, out);
 }
 

@@ -11,11 +11,14 @@ struct context_params {
 	uint32_t n_ctx;   /* positions in the KV cache; 0: the model's default */
 	int n_threads;    /* CPU threads; 0: physical cores */
 	int n_batch;      /* prompt tokens per forward pass; 0: default */
+	const char *backend; /* "auto" (also NULL), "cpu" or "vulkan" */
+	const char *device;  /* Vulkan device: index or part of its name; NULL: the best */
 };
 
 struct context {
 	const struct model *model;
 	struct backend *be;
+	char backend_reason[160]; /* why this backend: "no GPU found", ... */
 	uint32_t n_ctx;
 	uint32_t n_past;   /* tokens already in the KV cache */
 	int n_batch;
@@ -26,9 +29,18 @@ struct context {
 	} buf;
 };
 
-/* Creates a context for m (which must outlive it).  NULL with error(). */
+/* Creates a context for m (which must outlive it), on the backend
+ * backend_choose() picks.  NULL with error(). */
 struct context *context_init(const struct model *m, const struct context_params *p);
 void context_free(struct context *ctx);
+
+/* The backend p asks for, with the model's weights on it, and in reason
+ * why that one ("no GPU found; llvmpipe is software"...).  auto takes a
+ * hardware GPU that holds the model, otherwise the CPU; a Vulkan device
+ * that fails under auto leaves the CPU, and says so in reason.  NULL with
+ * error().  (backend_choose.c) */
+struct backend *backend_choose(const struct context_params *p, const struct model *m, char *reason,
+			       size_t reason_size);
 
 /* Appends n tokens to the sequence and computes the logits after the last.
  * Fails (with error()) when they do not fit in the context or a token id

@@ -58,6 +58,7 @@ static void fill_info(struct engine *e)
 	const char *q = gguf_get_u32(m->gguf, "general.file_type", &ftype) == 1 ? quant_file_type_name(ftype) : NULL;
 	snprintf(in->quant, sizeof in->quant, "%s", q ? q : quant_name(m->tok_embd.type));
 	snprintf(in->backend, sizeof in->backend, "%s", e->ctx->be->description);
+	snprintf(in->backend_reason, sizeof in->backend_reason, "%s", e->ctx->backend_reason);
 	snprintf(in->format, sizeof in->format, "%s", e->chat->format.note);
 	in->n_ctx = e->ctx->n_ctx;
 	in->weight_bytes = m->weight_bytes;

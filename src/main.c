@@ -24,6 +24,7 @@ static const char usage[] =
 	"             F32, F16 or BF16 one\n"
 	"  perplexity measure how well a model predicts a text (and its KL\n"
 	"             divergence from another model)\n"
+	"  devices    list the Vulkan devices and the CPU, and which one is used\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help (or 'nibble COMMAND --help')\n"
@@ -46,6 +47,7 @@ static const struct command {
 	{ "bench", cmd_bench },
 	{ "quantize", cmd_quantize },
 	{ "perplexity", cmd_perplexity },
+	{ "devices", cmd_devices },
 };
 
 int main(int argc, char **argv)

@@ -38,9 +38,10 @@ static void show_stats(const struct chat *c, struct strbuf *out)
 	if (s->reply_tokens)
 		strbuf_printf(out, "last reply: %zu tokens in %.2f s (%.1f tok/s)\n", s->reply_tokens, s->reply_seconds,
 		    s->reply_tokens / (s->reply_seconds + 1e-9));
-	strbuf_printf(out, "memory: %s weights + %s KV cache; backend %s\n",
+	strbuf_printf(out, "memory: %s weights + %s KV cache; backend %s (%s)\n",
 	    format_bytes(c->model->weight_bytes, w, sizeof w),
-	    format_bytes(model_kv_bytes(c->model, c->ctx->n_ctx), k, sizeof k), c->ctx->be->description);
+	    format_bytes(model_kv_bytes(c->model, c->ctx->n_ctx), k, sizeof k), c->ctx->be->description,
+	    c->ctx->backend_reason);
 }
 
 enum slash_result slash_run(struct chat *c, const char *line, struct strbuf *out)

@@ -24,11 +24,14 @@ static inline double rel_rms(const float *ours, const float *ref, size_t n)
 	return sqrt(err / n) / sqrt(var / n);
 }
 
-/* m's logits after the n tokens ids, in a fresh context (caller frees), or
- * NULL with error() set. */
+/* The backend the tests' contexts run on. */
+static const char *test_backend = "cpu";
+
+/* m's logits after the n tokens ids, in a fresh context on test_backend
+ * (caller frees), or NULL with error() set. */
 static inline float *eval_logits(struct model *m, const int32_t *ids, size_t n)
 {
-	struct context_params cp = { .n_ctx = 64, .n_threads = 2 };
+	struct context_params cp = { .n_ctx = 64, .n_threads = 2, .backend = test_backend };
 	struct context *ctx = context_init(m, &cp);
 	float *logits = NULL;
 	if (ctx && context_eval(ctx, ids, n) == 0) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends.h"
 #include "context.h"
 #include "fixtures.h"
 #include "logits.h"
@@ -69,11 +70,12 @@ static int32_t argmax(const float *x, uint32_t n)
 }
 
 /* Checks one golden case; n_greedy > 0 also compares that many greedy tokens. */
-static void check_case(const char *model_file, const char *name, double tolerance, size_t n_greedy)
+static void check_case(const char *model_file, const char *file_name, double tolerance, size_t n_greedy)
 {
 	struct golden g;
-	char rel[256];
-	if (load_golden(name, &g) < 0) {
+	char rel[256], name[96];
+	snprintf(name, sizeof name, "%s [%s]", file_name, test_backend);
+	if (load_golden(file_name, &g) < 0) {
 		ok(0, "%s: golden files readable", name);
 		return;
 	}
@@ -89,7 +91,7 @@ static void check_case(const char *model_file, const char *name, double toleranc
 			 &ids, &n, &cap);
 	ok(n == g.n_prompt && memcmp(ids, g.prompt_tokens, n * sizeof *ids) == 0, "%s: prompt tokens match", name);
 
-	struct context_params cp = { .n_ctx = 512, .n_threads = 2 };
+	struct context_params cp = { .n_ctx = 512, .n_threads = 2, .backend = test_backend };
 	struct context *ctx = context_init(m, &cp);
 	if (!ok(ctx && m->hp.n_vocab == g.n_vocab && context_eval(ctx, g.prompt_tokens, g.n_prompt) == 0,
 		"%s: prompt evaluates", name)) {
@@ -137,7 +139,7 @@ static void check_dequantized(const char *type)
 {
 	char rel[128], name[64];
 	snprintf(rel, sizeof rel, "models/tiny256-%s.gguf", type);
-	snprintf(name, sizeof name, "tiny256-%s", type);
+	snprintf(name, sizeof name, "tiny256-%s [%s]", type, test_backend);
 	struct model *m = model_load(fixture(rel), MODEL_LOAD_FULL);
 	static const int32_t prompt[] = { 1, 45, 499, 173, 17, 432, 172, 97, 278, 366, 112, 289 };
 	size_t n = sizeof prompt / sizeof *prompt;
@@ -174,10 +176,14 @@ static void check_greedy_story(void)
 	struct model *m = model_load(fixture("models/stories260K.gguf"), MODEL_LOAD_FULL);
 	size_t len;
 	char *expected = read_file(fixture("models/stories260K.expected-greedy-256.txt"), &len);
-	if (!ok(m && expected, "stories260K and its expected story load"))
+	if (!ok(m && expected, "[%s] stories260K and its expected story load", test_backend))
 		goto out;
-	struct context_params cp = { .n_ctx = 512, .n_threads = 2 };
+	struct context_params cp = { .n_ctx = 512, .n_threads = 2, .backend = test_backend };
 	struct context *ctx = context_init(m, &cp);
+	if (!ok(ctx != NULL, "[%s] stories260K context", test_backend)) {
+		diag("%s", error_message());
+		goto out;
+	}
 	int32_t prev = m->tokenizer->bos;
 	struct strbuf text = { 0 };
 	context_eval(ctx, &prev, 1);
@@ -192,7 +198,7 @@ static void check_greedy_story(void)
 	/* The published file ends with a newline that is not model output. */
 	while (len > 0 && expected[len - 1] == '\n')
 		expected[--len] = '\0';
-	if (!ok(text.len == len && memcmp(text.data, expected, len) == 0, "greedy story from BOS matches the published text")) {
+	if (!ok(text.len == len && memcmp(text.data, expected, len) == 0, "[%s] greedy story from BOS matches the published text", test_backend)) {
 		diag("got:      %s", text.data);
 		diag("expected: %s", expected);
 	}
@@ -203,9 +209,9 @@ out:
 	model_free(m);
 }
 
-int main(void)
+/* Every case on the backend test_backend names. */
+static void check_all(void)
 {
-	fixtures_dir();
 	for (int p = 0; p < 4; p++) {
 		char name[64];
 		snprintf(name, sizeof name, "stories260K-p%d", p);
@@ -226,5 +232,15 @@ int main(void)
 	static const char *const no_golden[] = { "Q4_1", "Q5_1", "Q3_K_M", "Q4_K_S", "IQ4_XS" };
 	for (size_t i = 0; i < sizeof no_golden / sizeof *no_golden; i++)
 		check_dequantized(no_golden[i]);
+}
+
+int main(void)
+{
+	fixtures_dir();
+	check_all();
+	if (vulkan_testable()) {
+		test_backend = "vulkan";
+		check_all();
+	}
 	return tap_done();
 }

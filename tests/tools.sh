@@ -143,8 +143,6 @@ nib bench -m "$STORIES" -p 4 -n 0 -r 1
 ok $([ $rc = 0 ] && echo "$out" | grep -q 'pp4' && ! echo "$out" | grep -q '| *tg'; echo $?) "-n 0 skips generation"
 nib bench -m "$STORIES" -p 0 -n 0
 ok $([ $rc = 2 ] && one_line_error; echo $?) "-p 0 -n 0: exit 2"
-nib bench -m "$STORIES" --backend vulkan
-ok $([ $rc = 1 ] && one_line_error && grep -q 'no Vulkan backend' "$TMP/err"; echo $?) "--backend vulkan: exit 1, one line"
 nib bench -m "$STORIES" --backend metal
 ok $([ $rc = 2 ] && one_line_error; echo $?) "an unknown backend: exit 2"
 nib bench -m "$STORIES" -r 0

@@ -17,7 +17,7 @@ export HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/config" XDG_STATE_HOME="$TMP/state
 
 vg() {
 	NIBBLE_UNDER_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-		--show-leak-kinds=definite "$@" >"$TMP/out" 2>"$TMP/err"
+		--show-leak-kinds=definite --suppressions="$(dirname "$0")/valgrind.supp" "$@" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	err=$(cat "$TMP/err")
 }
