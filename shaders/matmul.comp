@@ -1,9 +1,10 @@
 #version 450
 // matmul.comp - y[r][o] = dot(weight row o, x[r]) for up to ROWS activation
-// rows per workgroup: each weight unit of 32 is decoded once into registers
-// and used for every row, so prefill reads the weights once per ROWS tokens.
-// One workgroup per weight row; its threads take the row's units in turn
-// and meet in a shared-memory sum.
+// rows per workgroup: each weight is decoded once into registers and used
+// for every row, so prefill reads the weights once per ROWS tokens.
+// PER_ROW threads share a weight row: neighbours take the four parts of a
+// unit of 32 weights (neighbouring words), then the next unit; their sums
+// meet in shared memory.  A workgroup takes WG / PER_ROW weight rows.
 #include "common.glsl"
 
 layout(set = 0, binding = 0) readonly buffer Weights { uint wdata[]; };
@@ -18,39 +19,46 @@ layout(push_constant) uniform Params {
 } p;
 
 #define ROWS 8
+#define PER_ROW 16
 shared float partial[ROWS * WG];
 
 void main()
 {
-	uint o = group_x(), t = gl_LocalInvocationID.x;
+	uint t = gl_LocalInvocationID.x, lane = t % PER_ROW, first = t - lane;
+	uint o = group_x() * (WG / PER_ROW) + t / PER_ROW;
 	uint r0 = gl_WorkGroupID.z * ROWS;
-	if (o >= p.n_out)
-		return;
 	uint nr = min(uint(ROWS), p.n_rows - r0);
 	float acc[ROWS];
 	for (uint r = 0u; r < ROWS; r++)
 		acc[r] = 0.0;
-	for (uint u = t; 32u * u < p.n_in; u += WG) {
-		float w[32];
-		dequant_unit(o * p.row_bytes, p.n_in, u, w);
-		uint nj = min(32u, p.n_in - 32u * u); // float rows may end mid-unit
+	uint n_parts = (p.n_in + 31u) / 32u * 4u;
+	for (uint i = lane; o < p.n_out && i < n_parts; i += PER_ROW) {
+		uint u = i >> 2, a0, a1;
+		float w[8];
+		dequant_part(o * p.row_bytes, p.n_in, u, i & 3u, w, a0, a1);
+		uint base = 32u * u;
 		for (uint r = 0u; r < nr; r++) {
-			uint xo = (r0 + r) * p.x_stride + 32u * u;
+			uint xo = (r0 + r) * p.x_stride + base;
 			float s = 0.0;
-			for (uint j = 0u; j < nj; j++)
-				s += w[j] * x[xo + j];
+			for (uint j = 0u; j < 4u; j++) {
+				// float rows may end inside their last unit
+				if (base + a0 + j < p.n_in)
+					s += w[j] * x[xo + a0 + j];
+				if (base + a1 + j < p.n_in)
+					s += w[j + 4u] * x[xo + a1 + j];
+			}
 			acc[r] += s;
 		}
 	}
 	for (uint r = 0u; r < nr; r++)
 		partial[r * WG + t] = acc[r];
 	barrier();
-	for (uint h = WG / 2u; h > 0u; h >>= 1) {
-		if (t < h)
+	for (uint h = PER_ROW / 2u; h > 0u; h >>= 1) {
+		if (lane < h)
 			for (uint r = 0u; r < nr; r++)
 				partial[r * WG + t] += partial[r * WG + t + h];
 		barrier();
 	}
-	if (t < nr)
-		y[(r0 + t) * p.y_stride + p.y_col + o] = partial[t * WG];
+	if (o < p.n_out && lane < nr)
+		y[(r0 + lane) * p.y_stride + p.y_col + o] = partial[lane * WG + first];
 }

@@ -99,6 +99,9 @@ struct backend_ops {
 struct backend {
 	const struct backend_ops *ops;
 	char description[64]; /* e.g. "CPU x2 (scalar)" */
+	/* weight types whose GPU shaders failed their self-test and run on
+	 * the CPU instead ("Q4_0, Q6_K"); "" when none */
+	char cpu_types[128];
 };
 
 /* The CPU backend with n_threads threads.  NULL with error() on failure. */

@@ -83,6 +83,15 @@ static int pick_device(const char *want, bool automatic, uint64_t need, char *re
 }
 #endif
 
+const char *context_backend_warning(const struct context *ctx, char *buf, size_t size)
+{
+	if (!ctx->be->cpu_types[0])
+		return NULL;
+	snprintf(buf, size, "the %s shaders of %s gave wrong results in their self-test on this driver; those "
+		 "matrices run on the CPU (slower)", ctx->be->cpu_types, ctx->be->description);
+	return buf;
+}
+
 struct backend *backend_choose(const struct context_params *p, const struct model *m, char *reason,
 			       size_t reason_size)
 {

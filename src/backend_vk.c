@@ -36,12 +36,22 @@ struct vk_backend {
 	struct vk_buffer rope_table;         /* [rope_cap][n_rot / 2] (cos, sin), host-visible */
 	int rope_cap, rope_upto;             /* positions below rope_upto are in rope_table */
 	struct rope_params rope;             /* what rope_table was computed for */
+	uint8_t selftest[GGML_TYPE_COUNT];   /* SELFTEST_* of each weight type */
+	bool on_cpu[GGML_TYPE_COUNT];        /* failed types named in base.cpu_types */
+	char *selftest_path;                 /* where the results are kept */
 };
 
+/* A weight type's shaders on this device, driver and nibble version. */
+enum { SELFTEST_UNKNOWN, SELFTEST_PASSED, SELFTEST_FAILED };
+
+/* Threads per weight row in matmul.comp (its PER_ROW). */
+#define MATMUL_PER_ROW 16
 /* Query rows whose attention scores one dispatch keeps in the scratch. */
 #define ATTN_ROWS 8
 /* Bytes copied through the staging buffer at a time. */
 #define STAGING_BYTES (16u << 20)
+
+static void vkb_read(struct backend *be, const struct backend_buffer *src, float *out, int n_rows);
 
 static struct vk_backend *vkb(struct backend *be)
 {
@@ -68,6 +78,7 @@ static void vkb_free(struct backend *be)
 		vk_buffer_free(&b->vk, &b->scores);
 		vk_buffer_free(&b->vk, &b->rope_table);
 	}
+	free(b->selftest_path);
 	free(b->uploads);
 	free(b->k_cache);
 	free(b->v_cache);
@@ -117,47 +128,47 @@ static const struct upload *find_upload(const struct vk_backend *b, const void *
 	return NULL;
 }
 
-/* Copies n bytes at host into a new device buffer, through a staging
- * buffer. */
+/* Copies n bytes at host to offset `at` of dst, through a staging buffer,
+ * after what was recorded before. */
+static int copy_in(struct vk_backend *b, VkBuffer dst, VkDeviceSize at, const void *host, size_t n)
+{
+	struct vk_buffer staging;
+	if (vk_submit(&b->vk) < 0 || vk_buffer_init(&b->vk, &staging, n < STAGING_BYTES ? n : STAGING_BYTES, true) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t done = 0; done < n && rc == 0; done += STAGING_BYTES) {
+		size_t chunk = n - done < STAGING_BYTES ? n - done : STAGING_BYTES;
+		memcpy(staging.map, (const uint8_t *)host + done, chunk);
+		vk_copy(&b->vk, staging.buf, 0, dst, at + done, chunk);
+		rc = vk_submit(&b->vk);
+	}
+	vk_buffer_free(&b->vk, &staging);
+	return rc;
+}
+
+/* n bytes at host in a new device buffer. */
+static int upload_buffer(struct vk_backend *b, const void *host, size_t n, struct vk_buffer *vb)
+{
+	if (vk_buffer_init(&b->vk, vb, n, false) < 0)
+		return -1;
+	if (copy_in(b, vb->buf, 0, host, n) < 0) {
+		vk_buffer_free(&b->vk, vb);
+		return -1;
+	}
+	return 0;
+}
+
+/* The device copy of n bytes at host, made once. */
 static int upload(struct vk_backend *b, const void *host, size_t n)
 {
 	if (find_upload(b, host))
 		return 0;
 	struct upload u = { .host = host };
-	if (vk_buffer_init(&b->vk, &u.vb, n, false) < 0)
+	if (upload_buffer(b, host, n, &u.vb) < 0)
 		return -1;
-	struct vk_buffer staging;
-	if (vk_buffer_init(&b->vk, &staging, n < STAGING_BYTES ? n : STAGING_BYTES, true) < 0) {
-		vk_buffer_free(&b->vk, &u.vb);
-		return -1;
-	}
-	for (size_t done = 0; done < n;) {
-		size_t chunk = n - done < STAGING_BYTES ? n - done : STAGING_BYTES;
-		memcpy(staging.map, (const uint8_t *)host + done, chunk);
-		vk_copy(&b->vk, staging.buf, 0, u.vb.buf, done, (chunk + 3) / 4 * 4);
-		if (vk_submit(&b->vk) < 0) {
-			vk_buffer_free(&b->vk, &staging);
-			vk_buffer_free(&b->vk, &u.vb);
-			return -1;
-		}
-		done += chunk;
-	}
-	vk_buffer_free(&b->vk, &staging);
 	b->uploads = xrealloc(b->uploads, (b->n_uploads + 1) * sizeof *b->uploads);
 	b->uploads[b->n_uploads++] = u;
 	return 0;
-}
-
-static int vkb_upload_weight(struct backend *be, const struct weight *w)
-{
-	const struct type_traits *qt = quant_traits(w->type);
-	if (!qt || (w->n_in % 32 && qt->block_size != 1))
-		return error("%s: %s rows of %lld weights have no Vulkan shader", w->name,
-			     qt ? quant_name(w->type) : "this type", (long long)w->n_in);
-	if (!vk_pipeline(&vkb(be)->vk, VK_SHADER_MATMUL, w->type) ||
-	    !vk_pipeline(&vkb(be)->vk, VK_SHADER_GET_ROWS, w->type))
-		return -1;
-	return upload(vkb(be), w->data, w->row_bytes * (size_t)w->n_out);
 }
 
 static int vkb_upload_vector(struct backend *be, const float *v, int64_t n)
@@ -209,26 +220,45 @@ static void fold(const struct vk_backend *b, uint32_t n, uint32_t *gx, uint32_t 
 	*gy = (n + *gx - 1) / *gx;
 }
 
-static void vkb_get_rows(struct backend *be, struct backend_buffer *dst, const struct weight *w,
-			 const int32_t *ids, int n_rows)
+/* dst[r] = row ids[r] of w, whose device copy is wb. */
+static void record_get_rows(struct vk_backend *b, struct backend_buffer *dst, const struct weight *w,
+			    const struct vk_buffer *wb, const int32_t *ids, int n_rows)
 {
-	struct vk_backend *b = vkb(be);
-	const struct upload *u = uploaded(b, w->data);
 	VkPipeline p = vk_pipeline(&b->vk, VK_SHADER_GET_ROWS, w->type);
-	if (!u || !p)
+	if (!p)
 		return fail(b);
 	for (int r = 0; r < n_rows; r++) {
 		/* bind the stretch that holds the row: one binding may see less
 		 * than the whole matrix */
 		VkDeviceSize at = (VkDeviceSize)ids[r] * w->row_bytes, start = at / b->vk.offset_align * b->vk.offset_align;
 		VkDeviceSize range = (at - start + w->row_bytes + 3) / 4 * 4;
-		struct vk_binding bind[VK_BINDINGS] = { [0] = { u->vb.buf, start, range }, [2] = of(dst) };
+		struct vk_binding bind[VK_BINDINGS] = { [0] = { wb->buf, start, range }, [2] = of(dst) };
 		struct {
 			uint32_t n_in, row_offset, y_offset;
 		} push = { (uint32_t)w->n_in, (uint32_t)(at - start), (uint32_t)(r * dst->cols) };
 		uint32_t units = (uint32_t)((w->n_in + 31) / 32);
 		vk_dispatch(&b->vk, p, bind, &push, sizeof push, (units + b->vk.wg - 1) / b->vk.wg, 1, 1);
 	}
+}
+
+static void vkb_get_rows(struct backend *be, struct backend_buffer *dst, const struct weight *w,
+			 const int32_t *ids, int n_rows)
+{
+	struct vk_backend *b = vkb(be);
+	if (b->selftest[w->type] == SELFTEST_FAILED) {
+		/* dequantized here, copied there */
+		float *rows = xmalloc((size_t)(n_rows * dst->cols) * sizeof *rows);
+		for (int r = 0; r < n_rows; r++)
+			quant_dequantize(w->type, (const uint8_t *)w->data + (size_t)ids[r] * w->row_bytes,
+					 rows + (size_t)r * dst->cols, w->n_in);
+		if (copy_in(b, dst->vb.buf, 0, rows, (size_t)(n_rows * dst->cols) * sizeof *rows) < 0)
+			fail(b);
+		free(rows);
+		return;
+	}
+	const struct upload *u = uploaded(b, w->data);
+	if (u)
+		record_get_rows(b, dst, w, &u->vb, ids, n_rows);
 }
 
 static void vkb_rms_norm(struct backend *be, struct backend_buffer *dst, const struct backend_buffer *src,
@@ -247,40 +277,86 @@ static void vkb_rms_norm(struct backend *be, struct backend_buffer *dst, const s
 		    1, 1);
 }
 
+/* dst = w * src with w's device copy in wb. */
+static void record_matmul(struct vk_backend *b, struct backend_buffer *dst, const struct weight *w,
+			  const struct vk_buffer *wb, const struct backend_buffer *src, int n_rows)
+{
+	VkPipeline p = vk_pipeline(&b->vk, VK_SHADER_MATMUL, w->type);
+	if (!p)
+		return fail(b);
+	/* rows per dispatch: as many as one binding sees, starting at offsets
+	 * the device can bind */
+	VkDeviceSize rb = w->row_bytes, align = b->vk.offset_align, step = 1;
+	while (step * rb % align)
+		step++;
+	int64_t per = (int64_t)(b->vk.info.max_buffer_range / rb / step * step);
+	if (per < 1) {
+		error("%s: a row is larger than this device binds", w->name);
+		return fail(b);
+	}
+	for (int64_t first = 0; first < w->n_out; first += per) {
+		int64_t rows = w->n_out - first < per ? w->n_out - first : per;
+		struct vk_binding bind[VK_BINDINGS] = {
+			[0] = { wb->buf, (VkDeviceSize)first * rb, ((VkDeviceSize)rows * rb + 3) / 4 * 4 },
+			[1] = of(src),
+			[2] = of(dst),
+		};
+		struct {
+			uint32_t n_in, n_out, n_rows, row_bytes, x_stride, y_stride, y_col;
+		} push = { (uint32_t)w->n_in, (uint32_t)rows, (uint32_t)n_rows, (uint32_t)rb, (uint32_t)src->cols,
+			   (uint32_t)dst->cols, (uint32_t)first };
+		/* the shader gives each weight row MATMUL_PER_ROW threads */
+		uint32_t gx, gy, per_group = b->vk.wg / MATMUL_PER_ROW;
+		fold(b, (uint32_t)((rows + per_group - 1) / per_group), &gx, &gy);
+		vk_dispatch(&b->vk, p, bind, &push, sizeof push, gx, gy, (uint32_t)(n_rows + 7) / 8);
+	}
+}
+
+/* Rows of a buffer in host memory, after everything recorded has run. */
+static float *download(struct vk_backend *b, const struct backend_buffer *buf, int n_rows)
+{
+	float *out = xmalloc((size_t)(n_rows * buf->cols) * sizeof *out);
+	if (vk_submit(&b->vk) < 0)
+		fail(b);
+	vkb_read(&b->base, buf, out, n_rows);
+	return out;
+}
+
+/* dst = w * src on the CPU, for a type whose shader failed the self-test. */
+static void cpu_matmul(struct vk_backend *b, struct backend_buffer *dst, const struct weight *w,
+		       const struct backend_buffer *src, int n_rows)
+{
+	float *x = download(b, src, n_rows), *y = xmalloc((size_t)(n_rows * w->n_out) * sizeof *y);
+	uint32_t at = quant_traits(w->type)->vec_dot_type;
+	size_t act_row = at == GGML_TYPE_F32 ? (size_t)src->cols * sizeof(float) : quant_row_bytes(at, w->n_in);
+	uint8_t *act = xmalloc(act_row * (size_t)n_rows);
+	for (int r = 0; r < n_rows; r++) {
+		if (at == GGML_TYPE_F32)
+			memcpy(act + r * act_row, x + (size_t)r * src->cols, act_row);
+		else
+			quant_quantize(at, x + (size_t)r * src->cols, act + r * act_row, w->n_in);
+	}
+	quant_vec_dot_tile(w->type, w->data, w->row_bytes, (int)w->n_out, act, act_row, n_rows, w->n_in, y,
+			   (size_t)w->n_out);
+	if (copy_in(b, dst->vb.buf, 0, y, (size_t)(n_rows * w->n_out) * sizeof *y) < 0)
+		fail(b);
+	free(x);
+	free(y);
+	free(act);
+}
+
 static void vkb_matmul(struct backend *be, int n, struct backend_buffer *const dst[],
 		       const struct weight *const w[], const struct backend_buffer *src, int n_rows)
 {
 	struct vk_backend *b = vkb(be);
 	for (int k = 0; k < n; k++) {
 		const struct upload *u = uploaded(b, w[k]->data);
-		VkPipeline p = vk_pipeline(&b->vk, VK_SHADER_MATMUL, w[k]->type);
-		if (!u || !p)
-			return fail(b);
-		/* rows per dispatch: as many as one binding sees, starting at
-		 * offsets the device can bind */
-		VkDeviceSize rb = w[k]->row_bytes, align = b->vk.offset_align, step = 1;
-		while (step * rb % align)
-			step++;
-		int64_t per = (int64_t)(b->vk.info.max_buffer_range / rb / step * step);
-		if (per < 1) {
-			error("%s: a row is larger than this device binds", w[k]->name);
-			return fail(b);
-		}
-		for (int64_t first = 0; first < w[k]->n_out; first += per) {
-			int64_t rows = w[k]->n_out - first < per ? w[k]->n_out - first : per;
-			struct vk_binding bind[VK_BINDINGS] = {
-				[0] = { u->vb.buf, (VkDeviceSize)first * rb, ((VkDeviceSize)rows * rb + 3) / 4 * 4 },
-				[1] = of(src),
-				[2] = of(dst[k]),
-			};
-			struct {
-				uint32_t n_in, n_out, n_rows, row_bytes, x_stride, y_stride, y_col;
-			} push = { (uint32_t)w[k]->n_in, (uint32_t)rows, (uint32_t)n_rows, (uint32_t)rb,
-				   (uint32_t)src->cols, (uint32_t)dst[k]->cols, (uint32_t)first };
-			uint32_t gx, gy;
-			fold(b, (uint32_t)rows, &gx, &gy);
-			vk_dispatch(&b->vk, p, bind, &push, sizeof push, gx, gy, (uint32_t)(n_rows + 7) / 8);
-		}
+		if (!u)
+			return;
+		if (b->selftest[w[k]->type] == SELFTEST_FAILED)
+			cpu_matmul(b, dst[k], w[k], src, n_rows);
+		else
+			record_matmul(b, dst[k], w[k], &u->vb, src, n_rows);
 	}
 }
 
@@ -411,16 +487,8 @@ static void vkb_copy_rows(struct backend *be, struct backend_buffer *dst, const 
 
 static void vkb_write(struct backend *be, struct backend_buffer *dst, const float *src, int n_rows)
 {
-	struct vk_backend *b = vkb(be);
-	size_t n = (size_t)(n_rows * dst->cols) * sizeof(float);
-	struct vk_buffer host;
-	if (vk_submit(&b->vk) < 0 || vk_buffer_init(&b->vk, &host, n, true) < 0)
-		return fail(b);
-	memcpy(host.map, src, n);
-	vk_copy(&b->vk, host.buf, 0, dst->vb.buf, 0, (n + 3) / 4 * 4);
-	if (vk_submit(&b->vk) < 0)
-		fail(b);
-	vk_buffer_free(&b->vk, &host);
+	if (copy_in(vkb(be), dst->vb.buf, 0, src, (size_t)(n_rows * dst->cols) * sizeof(float)) < 0)
+		fail(vkb(be));
 }
 
 static int vkb_sync(struct backend *be)
@@ -446,6 +514,132 @@ static void vkb_read(struct backend *be, const struct backend_buffer *src, float
 		memcpy(out, host.map, n);
 	}
 	vk_buffer_free(&b->vk, &host);
+}
+
+/* ---- the first-use self-test ------------------------------------------------- */
+
+/* The results of earlier self-tests on this device, driver and nibble
+ * version ("Q4_0 passed" lines in the cache directory). */
+static void selftest_load(struct vk_backend *b)
+{
+	char name[128];
+	snprintf(name, sizeof name, "selftest-%04x-%04x-%08x-%s.txt", b->vk.info.vendor_id, b->vk.info.device_id,
+		 b->vk.info.driver_version, PACKAGE_VERSION);
+	b->selftest_path = xdg_path("XDG_CACHE_HOME", ".cache", name, true);
+	size_t len;
+	char *text = b->selftest_path ? read_file(b->selftest_path, &len) : NULL;
+	for (char *save, *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+		char type[16], result[16];
+		if (sscanf(line, "%15s %15s", type, result) != 2)
+			continue;
+		for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++)
+			if (quant_traits(t) && !strcmp(quant_name(t), type))
+				b->selftest[t] = strcmp(result, "passed") ? SELFTEST_FAILED : SELFTEST_PASSED;
+	}
+	free(text);
+}
+
+/* NIBBLE_VK_SELFTEST_BREAK=TYPE spoils that type's self-test result, to
+ * exercise the fallback (tests/vulkan.sh). */
+static bool selftest_spoiled(uint32_t type)
+{
+	const char *e = getenv("NIBBLE_VK_SELFTEST_BREAK");
+	return e && !strcmp(e, quant_name(type));
+}
+
+static void selftest_save(struct vk_backend *b)
+{
+	struct strbuf text = { 0 };
+	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++)
+		if (b->selftest[t] != SELFTEST_UNKNOWN && !selftest_spoiled(t))
+			strbuf_printf(&text, "%s %s\n", quant_name(t),
+				      b->selftest[t] == SELFTEST_PASSED ? "passed" : "failed");
+	/* a cache that cannot be written only means testing again next time */
+	if (b->selftest_path && text.len)
+		(void)write_file_atomic(b->selftest_path, text.data, text.len);
+	strbuf_free(&text);
+}
+
+/* Whether type's matmul (of several activation rows) and get_rows give
+ * the CPU reference's results on known weights. */
+static bool selftest_run(struct vk_backend *b, uint32_t type)
+{
+	enum { N_IN = 512, N_OUT = 6, ROWS = 3 };
+	size_t rb = quant_row_bytes(type, N_IN);
+	float *f = xmalloc(N_IN * N_OUT * sizeof *f), *deq = xmalloc(N_IN * N_OUT * sizeof *deq);
+	float *x = xmalloc(N_IN * ROWS * sizeof *x), *y = xmalloc(N_OUT * ROWS * sizeof *y);
+	float *rows = xmalloc(2 * N_IN * sizeof *rows);
+	uint8_t *q = xmalloc(rb * N_OUT);
+	for (int i = 0; i < N_IN * N_OUT; i++)
+		f[i] = sinf(0.37f * (float)i) + 0.3f * cosf(1.7f * (float)i);
+	for (int i = 0; i < N_IN * ROWS; i++)
+		x[i] = cosf(0.61f * (float)i);
+	for (int r = 0; r < N_OUT; r++) {
+		quant_quantize(type, f + r * N_IN, q + r * rb, N_IN);
+		quant_dequantize(type, q + r * rb, deq + r * N_IN, N_IN);
+	}
+	struct weight w = { .type = type, .n_in = N_IN, .n_out = N_OUT, .row_bytes = rb, .data = q };
+	struct vk_buffer wb = { 0 };
+	struct backend_buffer *bx = vkb_buffer_new(&b->base, N_IN, ROWS, false);
+	struct backend_buffer *by = vkb_buffer_new(&b->base, N_OUT, ROWS, true);
+	struct backend_buffer *be = vkb_buffer_new(&b->base, N_IN, 2, true);
+	static const int32_t ids[2] = { N_OUT - 1, 1 };
+	bool passed = false;
+	if (bx && by && be && upload_buffer(b, q, rb * N_OUT, &wb) == 0) {
+		vkb_write(&b->base, bx, x, ROWS);
+		record_matmul(b, by, &w, &wb, bx, ROWS);
+		record_get_rows(b, be, &w, &wb, ids, 2);
+		if (vk_submit(&b->vk) == 0) {
+			vkb_read(&b->base, by, y, ROWS);
+			vkb_read(&b->base, be, rows, 2);
+			if (selftest_spoiled(type))
+				y[0] += 1.0f;
+			double err = 0, big = 1e-30;
+			for (int r = 0; r < ROWS; r++)
+				for (int o = 0; o < N_OUT; o++) {
+					double ref = 0;
+					for (int i = 0; i < N_IN; i++)
+						ref += (double)deq[o * N_IN + i] * x[r * N_IN + i];
+					err = fmax(err, fabs(y[r * N_OUT + o] - ref));
+					big = fmax(big, fabs(ref));
+				}
+			passed = err <= 1e-4 * big && !memcmp(rows, deq + ids[0] * N_IN, N_IN * sizeof *rows) &&
+				 !memcmp(rows + N_IN, deq + ids[1] * N_IN, N_IN * sizeof *rows);
+		}
+	}
+	vk_buffer_free(&b->vk, &wb);
+	vkb_buffer_free(&b->base, bx);
+	vkb_buffer_free(&b->base, by);
+	vkb_buffer_free(&b->base, be);
+	free(f);
+	free(deq);
+	free(x);
+	free(y);
+	free(rows);
+	free(q);
+	return passed;
+}
+
+/* Uploads w, first self-testing its type's shaders on this device (once
+ * per driver and nibble version): a type that fails runs on the CPU, and
+ * the backend's warning says so. */
+static int vkb_upload_weight(struct backend *be, const struct weight *w)
+{
+	struct vk_backend *b = vkb(be);
+	const struct type_traits *qt = quant_traits(w->type);
+	if (!qt || (w->n_in % 32 && qt->block_size != 1))
+		return error("%s: %s rows of %lld weights have no Vulkan shader", w->name,
+			     qt ? quant_name(w->type) : "this type", (long long)w->n_in);
+	if (b->selftest[w->type] == SELFTEST_UNKNOWN || selftest_spoiled(w->type)) {
+		b->selftest[w->type] = selftest_run(b, w->type) ? SELFTEST_PASSED : SELFTEST_FAILED;
+		selftest_save(b);
+	}
+	if (b->selftest[w->type] == SELFTEST_FAILED && !b->on_cpu[w->type]) {
+		size_t len = strlen(be->cpu_types);
+		snprintf(be->cpu_types + len, sizeof be->cpu_types - len, "%s%s", len ? ", " : "", quant_name(w->type));
+		b->on_cpu[w->type] = true;
+	}
+	return upload(b, w->data, w->row_bytes * (size_t)w->n_out);
 }
 
 static const struct backend_ops vk_ops = {
@@ -479,5 +673,6 @@ struct backend *backend_vk_init(int device)
 		return NULL;
 	}
 	snprintf(b->base.description, sizeof b->base.description, "Vulkan %s", b->vk.info.name);
+	selftest_load(b);
 	return &b->base;
 }

@@ -79,6 +79,15 @@ struct model *cli_load_model(const char *arg, enum model_load_what what)
 	return m;
 }
 
+void cli_backend_report(const struct context *ctx, bool verbose)
+{
+	char warning[512];
+	if (ctx && verbose)
+		fprintf(stderr, "backend: %s (%s)\n", ctx->be->description, ctx->backend_reason);
+	if (ctx && context_backend_warning(ctx, warning, sizeof warning))
+		fprintf(stderr, "nibble: warning: %s\n", warning);
+}
+
 int cli_backend(const char *cmd, const char *arg, const char **out)
 {
 	if (strcmp(arg, "auto") && strcmp(arg, "cpu") && strcmp(arg, "vulkan"))
@@ -211,8 +220,7 @@ int cli_prompt_session_open(const struct prompt_opts *o, size_t reserve, struct 
 		.n_ctx = o->n_ctx, .n_threads = o->n_threads, .backend = o->backend, .device = o->device
 	};
 	s->ctx = context_init(s->model, &cp);
-	if (s->ctx && o->verbose)
-		fprintf(stderr, "backend: %s (%s)\n", s->ctx->be->description, s->ctx->backend_reason);
+	cli_backend_report(s->ctx, o->verbose);
 	if (s->ctx)
 		s->tokens = prompt_tokens(o, s->model, &s->n_tokens);
 	if (!s->ctx || !s->tokens) {

@@ -24,6 +24,8 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* The message for getopt_long's '?' or ':' result, as a usage error. */
 int cli_bad_option(const char *cmd, char **argv, int optopt_c, bool missing_arg);
 
+/* On stderr: the backend and why (when verbose), and always its warning. */
+void cli_backend_report(const struct context *ctx, bool verbose);
 /* --backend's value: auto, cpu or vulkan; otherwise a usage error. */
 int cli_backend(const char *cmd, const char *arg, const char **out);
 /* Option values: a usage error naming the option when out of range. */

@@ -308,6 +308,7 @@ static int bench(struct bench_args *a)
 	a->backend_shown = strcmp(ctx->be->ops->name, "vulkan") ? "CPU" : "Vulkan";
 	a->device_shown = ctx->be->description;
 	a->reason = ctx->backend_reason;
+	cli_backend_report(ctx, false);
 	for (int k = 0; k < 2; k++) {
 		if (res[k].n_prompt + res[k].n_gen == 0)
 			continue;

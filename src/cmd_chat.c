@@ -223,8 +223,7 @@ static int line_mode(struct chat_args *a, const struct chat_options *co, const c
 		cli_fail("%s", error_message());
 		goto done;
 	}
-	if (a->po.verbose)
-		fprintf(stderr, "backend: %s (%s)\n", ctx->be->description, ctx->backend_reason);
+	cli_backend_report(ctx, a->po.verbose);
 	if (resume && chat_load(c, resume) < 0) {
 		cli_fail("--resume: %s", error_message());
 		goto done;

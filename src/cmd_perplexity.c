@@ -193,6 +193,7 @@ static int perplexity(const struct ppl_args *a)
 		cli_fail("%s", error_message());
 		goto done;
 	}
+	cli_backend_report(ctx, false);
 	uint32_t n_vocab = m->hp.n_vocab;
 	size_t n_windows = n_tokens / n_ctx;
 	int first = a->n_ctx / 2, n_scored = a->n_ctx - 1 - first;

@@ -41,6 +41,10 @@ void context_free(struct context *ctx);
  * error().  (backend_choose.c) */
 struct backend *backend_choose(const struct context_params *p, const struct model *m, char *reason,
 			       size_t reason_size);
+/* What the user must be told about ctx's backend (weight types whose GPU
+ * shaders failed their self-test and run on the CPU), in buf; NULL when
+ * nothing.  (backend_choose.c) */
+const char *context_backend_warning(const struct context *ctx, char *buf, size_t size);
 
 /* Appends n tokens to the sequence and computes the logits after the last.
  * Fails (with error()) when they do not fit in the context or a token id

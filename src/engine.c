@@ -78,6 +78,9 @@ static bool load(struct engine *e)
 		return false;
 	e->chat->format.note_new = false; /* the status shows it */
 	fill_info(e);
+	char warning[512];
+	if (context_backend_warning(e->ctx, warning, sizeof warning))
+		post(e, EVENT_NOTICE, warning);
 	if (c->resume && chat_load(e->chat, c->resume) < 0) {
 		char msg[640];
 		snprintf(msg, sizeof msg, "cannot resume: %s", error_message());

@@ -35,6 +35,15 @@ nib run -m "$STORIES" -p "Once upon a time" -n 48 --temp 0 --backend vulkan -v
 ok $([ $rc = 0 ] && [ -n "$out" ] && [ "$out" = "$cpu_text" ]; echo $?) "a greedy run on Vulkan writes the CPU's text"
 ok $(grep -q '^backend: Vulkan .*(--backend vulkan)$' "$TMP/err"; echo $?) "-v names the Vulkan device and why"
 
+# the first-use self-test: its results are kept per device and driver; a
+# type whose shader gives a wrong result runs on the CPU, with a warning
+ok $(grep -qx 'F32 passed' "$TMP"/cache/nibble/selftest-*.txt; echo $?) "the self-test's results are cached"
+NIBBLE_VK_SELFTEST_BREAK=F32 nib run -m "$STORIES" -p "Once upon a time" -n 48 --temp 0 --backend vulkan
+ok $([ $rc = 0 ] && [ "$out" = "$cpu_text" ] &&
+	grep -q '^nibble: warning: the F32 shaders of Vulkan .* self-test .*; those matrices run on the CPU' "$TMP/err"
+	echo $?) "a type that fails the self-test runs on the CPU, with a warning, and the text stays right"
+ok $(grep -qx 'F32 passed' "$TMP"/cache/nibble/selftest-*.txt; echo $?) "a spoiled self-test is not cached"
+
 nib chat -m "$STORIES" -p "Hello there" --temp 0 -n 12 --backend cpu
 cpu_reply=$out
 nib chat -m "$STORIES" -p "Hello there" --temp 0 -n 12 --backend vulkan -v
