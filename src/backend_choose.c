@@ -1,10 +1,10 @@
-/* backend_choose.c - which backend a context runs on, and why: the CPU, or
- * a Vulkan device with the model's weights copied to it.  The reason is
- * shown to the user (status bar, -v, nibble info), so a fallback is never
- * silent. */
+/* backend_choose.c - where a context's layers run, and why: the CPU, a
+ * Vulkan device with the model's weights copied to it, or (partial
+ * offload) the first layers on the device and the rest on the CPU.  The
+ * reason is shown to the user (status bar, -v, /stats, bench), so a
+ * fallback is never silent. */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,39 +12,62 @@
 
 #include "backend.h"
 #include "context.h"
+#include "quant.h"
 #include "util.h"
 #ifdef HAVE_VULKAN
 #include "vk.h"
 #endif
 
-/* Copies every weight matrix and norm vector of m to a backend that wants
- * them (the tied output matrix is the embedding's one copy). */
-static int upload_model(struct backend *be, const struct model *m)
+/* The weight matrices of layer il. */
+static void layer_weights(const struct model *m, uint32_t il, const struct weight *w[7])
 {
+	const struct layer *l = &m->layers[il];
+	const struct weight *all[7] = { &l->wq, &l->wk, &l->wv, &l->wo, &l->ffn_gate, &l->ffn_up, &l->ffn_down };
+	memcpy(w, all, sizeof all);
+}
+
+/* Copies to a backend that wants them the weights its stage uses: its
+ * layers', the embedding on the first stage, the output on the last. */
+static int upload_stage(const struct stage *st, const struct model *m)
+{
+	struct backend *be = st->be;
 	const struct backend_ops *op = be->ops;
+	int64_t n_embd = m->hp.n_embd;
 	if (!op->upload_weight)
 		return 0;
-	int64_t n_embd = m->hp.n_embd;
-	if (op->upload_weight(be, &m->tok_embd) < 0 || op->upload_weight(be, &m->output) < 0 ||
-	    op->upload_vector(be, m->output_norm, n_embd) < 0)
+	if (st->first == 0 && op->upload_weight(be, &m->tok_embd) < 0)
 		return -1;
-	for (uint32_t il = 0; il < m->hp.n_layer; il++) {
-		const struct layer *l = &m->layers[il];
-		const struct weight *w[] = { &l->wq, &l->wk, &l->wv, &l->wo, &l->ffn_gate, &l->ffn_up, &l->ffn_down };
+	if (st->first + st->n_layers == m->hp.n_layer &&
+	    (op->upload_weight(be, &m->output) < 0 || op->upload_vector(be, m->output_norm, n_embd) < 0))
+		return -1;
+	for (uint32_t il = st->first; il < st->first + st->n_layers; il++) {
+		const struct weight *w[7];
+		layer_weights(m, il, w);
 		for (size_t i = 0; i < ARRAY_LEN(w); i++)
 			if (op->upload_weight(be, w[i]) < 0)
 				return -1;
-		if (op->upload_vector(be, l->attn_norm, n_embd) < 0 || op->upload_vector(be, l->ffn_norm, n_embd) < 0)
+		if (op->upload_vector(be, m->layers[il].attn_norm, n_embd) < 0 ||
+		    op->upload_vector(be, m->layers[il].ffn_norm, n_embd) < 0)
 			return -1;
 	}
 	return 0;
 }
 
+const char *context_backend_warning(const struct context *ctx, char *buf, size_t size)
+{
+	if (!ctx->be->cpu_types[0])
+		return NULL;
+	snprintf(buf, size, "the %s shaders of %s gave wrong results in their self-test on this driver; those "
+		 "matrices run on the CPU (slower)", ctx->be->cpu_types, ctx->be->description);
+	return buf;
+}
+
 #ifdef HAVE_VULKAN
 /* The device `want` names (an index or part of its name), or the best one.
- * -1 with error() when none; under auto (no hardware GPU, or the model
- * does not fit) also -1, with the reason in reason. */
-static int pick_device(const char *want, bool automatic, uint64_t need, char *reason, size_t reason_size)
+ * -1 with error() when none; under auto also -1 for a software device,
+ * with the reason in reason. */
+static int pick_device(const char *want, bool automatic, struct vk_device_info *info, char *reason,
+		       size_t reason_size)
 {
 	struct vk_device_info *d;
 	int n = vk_list_devices(&d), best = -1;
@@ -70,58 +93,123 @@ static int pick_device(const char *want, bool automatic, uint64_t need, char *re
 	if (best >= 0 && automatic && !want && !d[best].hardware) {
 		snprintf(reason, reason_size, "no GPU found (%s is software; --backend vulkan uses it)", d[best].name);
 		best = -1;
-	} else if (best >= 0 && automatic && d[best].memory < need) {
-		char a[32], b[32];
-		snprintf(reason, reason_size, "the model (%s) does not fit in %s's %s", format_bytes(need, a, sizeof a),
-			 d[best].name, format_bytes(d[best].memory, b, sizeof b));
-		best = -1;
 	} else if (best < 0 && automatic) {
 		snprintf(reason, reason_size, "%s", error_message());
 	}
+	if (best >= 0)
+		*info = d[best];
 	free(d);
 	return best;
 }
-#endif
 
-const char *context_backend_warning(const struct context *ctx, char *buf, size_t size)
+/* How many layers (from the first) fit in `memory` bytes with their KV
+ * cache, the embedding, and the output when all of them fit. */
+static uint32_t layers_that_fit(const struct model *m, uint32_t n_ctx, uint64_t memory)
 {
-	if (!ctx->be->cpu_types[0])
-		return NULL;
-	snprintf(buf, size, "the %s shaders of %s gave wrong results in their self-test on this driver; those "
-		 "matrices run on the CPU (slower)", ctx->be->cpu_types, ctx->be->description);
-	return buf;
+	const struct hparams *hp = &m->hp;
+	/* a margin for activations, scratch and the driver */
+	uint64_t budget = memory / 10 * 9, used = quant_row_bytes(m->tok_embd.type, hp->n_embd) * hp->n_vocab;
+	uint64_t kv = model_kv_bytes(m, n_ctx) / (hp->n_layer ? hp->n_layer : 1);
+	uint32_t n = 0;
+	for (; n < hp->n_layer; n++) {
+		const struct weight *w[7];
+		layer_weights(m, n, w);
+		uint64_t bytes = kv;
+		for (int i = 0; i < 7; i++)
+			bytes += w[i]->row_bytes * (uint64_t)w[i]->n_out;
+		if (used + bytes > budget)
+			break;
+		used += bytes;
+	}
+	if (n == hp->n_layer && !m->tied_output &&
+	    used + m->output.row_bytes * (uint64_t)m->output.n_out > budget)
+		n--;
+	return n;
 }
 
-struct backend *backend_choose(const struct context_params *p, const struct model *m, char *reason,
-			       size_t reason_size)
+/* Layers [0, n) on Vulkan device dev, in stage[0].  Under auto, a device
+ * that runs out of memory gets half as many layers until none.  Returns the
+ * layers placed, or -1 with error(). */
+static int offload(int dev, uint32_t n, bool retry, const struct model *m, struct stage *st)
+{
+	for (;;) {
+		*st = (struct stage){ .be = backend_vk_init(dev), .first = 0, .n_layers = n };
+		if (!st->be)
+			return -1;
+		if (upload_stage(st, m) == 0)
+			return (int)n;
+		backend_free(st->be);
+		st->be = NULL;
+		if (!retry || n <= 1)
+			return -1;
+		n /= 2;
+	}
+}
+#endif
+
+/* Everything on the CPU, in stage[0]. */
+static int cpu_only(int threads, const struct model *m, struct stage stage[2])
+{
+	stage[0] = (struct stage){ .be = backend_cpu_init(threads), .first = 0, .n_layers = m->hp.n_layer };
+	return stage[0].be ? 1 : -1;
+}
+
+int backend_choose(const struct context_params *p, const struct model *m, uint32_t n_ctx, struct stage stage[2],
+		   char *reason, size_t reason_size)
 {
 	const char *want = p->backend ? p->backend : "auto";
 	int threads = p->n_threads > 0 ? p->n_threads : cpu_physical_cores();
 	bool automatic = !strcmp(want, "auto");
+	uint32_t n_layer = m->hp.n_layer;
 	snprintf(reason, reason_size, "--backend %s", want);
-	if (!strcmp(want, "cpu"))
-		return backend_cpu_init(threads);
-#ifdef HAVE_VULKAN
-	int dev = pick_device(p->device, automatic, m->weight_bytes, reason, reason_size);
-	if (dev < 0 && !automatic)
-		return NULL;
-	if (dev >= 0) {
-		struct backend *be = backend_vk_init(dev);
-		if (be && upload_model(be, m) == 0)
-			return be;
-		if (!automatic) {
-			backend_free(be);
-			return NULL;
-		}
-		snprintf(reason, reason_size, "Vulkan failed (%s); using the CPU", error_message());
-		backend_free(be);
+	if (!strcmp(want, "cpu") || p->gpu_layers == GPU_LAYERS_NONE) {
+		if (p->gpu_layers == GPU_LAYERS_NONE)
+			snprintf(reason, reason_size, "--gpu-layers 0");
+		return cpu_only(threads, m, stage);
 	}
+#ifdef HAVE_VULKAN
+	struct vk_device_info info;
+	int dev = pick_device(p->device, automatic, &info, reason, reason_size);
+	if (dev < 0)
+		return automatic ? cpu_only(threads, m, stage) : -1;
+	uint32_t n = p->gpu_layers > 0 ? (uint32_t)p->gpu_layers : layers_that_fit(m, n_ctx, info.memory);
+	if (n > n_layer)
+		n = n_layer;
+	if (n == 0) {
+		char a[32], b[32];
+		error("not one layer of the model fits in %s's %s", info.name, format_bytes(info.memory, b, sizeof b));
+		if (!automatic)
+			return -1;
+		snprintf(reason, reason_size, "the model (%s) does not fit in %s's %s",
+			 format_bytes(m->weight_bytes, a, sizeof a), info.name, b);
+		return cpu_only(threads, m, stage);
+	}
+	int placed = offload(dev, n, p->gpu_layers == GPU_LAYERS_AUTO, m, &stage[0]);
+	if (placed < 0) {
+		if (!automatic)
+			return -1;
+		snprintf(reason, reason_size, "Vulkan failed (%s); using the CPU", error_message());
+		return cpu_only(threads, m, stage);
+	}
+	if ((uint32_t)placed < n_layer) {
+		size_t len = strlen(reason);
+		snprintf(reason + len, reason_size - len, "%s%d of %u layers on the GPU, the rest on the CPU",
+			 len ? "; " : "", placed, n_layer);
+		stage[1] = (struct stage){ .be = backend_cpu_init(threads), .first = (uint32_t)placed,
+					   .n_layers = n_layer - (uint32_t)placed };
+		if (!stage[1].be) {
+			backend_free(stage[0].be);
+			return -1;
+		}
+		return 2;
+	}
+	return 1;
 #else
 	if (!automatic) {
 		error("this nibble was built without Vulkan (see ./configure --with-vulkan)");
-		return NULL;
+		return -1;
 	}
 	snprintf(reason, reason_size, "built without Vulkan");
+	return cpu_only(threads, m, stage);
 #endif
-	return backend_cpu_init(threads);
 }

@@ -96,6 +96,19 @@ int cli_backend(const char *cmd, const char *arg, const char **out)
 	return 0;
 }
 
+int cli_gpu_layers(const char *cmd, const char *arg, int *out)
+{
+	int64_t v;
+	if (!strcmp(arg, "auto")) {
+		*out = GPU_LAYERS_AUTO;
+		return 0;
+	}
+	if (cli_int(cmd, "--gpu-layers", arg, 0, 1 << 20, &v))
+		return EXIT_USAGE;
+	*out = v == 0 ? GPU_LAYERS_NONE : (int)v;
+	return 0;
+}
+
 int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_opts *o)
 {
 	int64_t v;
@@ -127,6 +140,8 @@ int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_o
 	case OPT_DEVICE:
 		o->device = arg;
 		return 1;
+	case OPT_GPU_LAYERS:
+		return cli_gpu_layers(cmd, arg, &o->gpu_layers) ? -1 : 1;
 	}
 	return 0;
 }
@@ -216,9 +231,11 @@ int cli_prompt_session_open(const struct prompt_opts *o, size_t reserve, struct 
 	s->model = cli_load_model(o->model_path, MODEL_LOAD_FULL);
 	if (!s->model)
 		return EXIT_RUNTIME;
-	struct context_params cp = {
-		.n_ctx = o->n_ctx, .n_threads = o->n_threads, .backend = o->backend, .device = o->device
-	};
+	struct context_params cp = { .n_ctx = o->n_ctx,
+				     .n_threads = o->n_threads,
+				     .backend = o->backend,
+				     .device = o->device,
+				     .gpu_layers = o->gpu_layers };
 	s->ctx = context_init(s->model, &cp);
 	cli_backend_report(s->ctx, o->verbose);
 	if (s->ctx)

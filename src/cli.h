@@ -28,6 +28,8 @@ int cli_bad_option(const char *cmd, char **argv, int optopt_c, bool missing_arg)
 void cli_backend_report(const struct context *ctx, bool verbose);
 /* --backend's value: auto, cpu or vulkan; otherwise a usage error. */
 int cli_backend(const char *cmd, const char *arg, const char **out);
+/* --gpu-layers's value: a count or auto, as context_params.gpu_layers. */
+int cli_gpu_layers(const char *cmd, const char *arg, int *out);
 /* Option values: a usage error naming the option when out of range. */
 int cli_int(const char *cmd, const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out);
 int cli_float(const char *cmd, const char *opt, const char *arg, double min, double max, float *out);
@@ -46,6 +48,7 @@ struct prompt_opts {
 	int n_threads;           /* 0: physical cores */
 	const char *backend;     /* --backend: auto, cpu or vulkan (NULL: auto) */
 	const char *device;      /* --device: a Vulkan device index or name */
+	int gpu_layers;          /* --gpu-layers, as context_params has it */
 	bool verbose;
 };
 
@@ -61,12 +64,15 @@ int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_o
 	{ "threads", required_argument, NULL, 't' },                      \
 	{ "backend", required_argument, NULL, OPT_BACKEND },              \
 	{ "device", required_argument, NULL, OPT_DEVICE },                \
+	{ "gpu-layers", required_argument, NULL, OPT_GPU_LAYERS },        \
 	{ "verbose", no_argument, NULL, 'v' }
 #define BACKEND_HELP                                                                   \
 	"      --backend B          auto, cpu or vulkan (default auto: a GPU that holds\n" \
 	"                           the model, else the CPU)\n"                            \
 	"      --device D           Vulkan device: number or part of the name that\n"     \
-	"                           nibble devices shows (default: the best)\n"
+	"                           nibble devices shows (default: the best)\n"           \
+	"      --gpu-layers N       the first N layers on the GPU, the rest on the CPU\n" \
+	"                           (default auto: as many as its memory holds)\n"
 
 /* Long options without a short form, shared by several commands. */
 enum {
@@ -78,6 +84,7 @@ enum {
 	OPT_REPEAT_LAST_N,
 	OPT_BACKEND,
 	OPT_DEVICE,
+	OPT_GPU_LAYERS,
 	OPT_COMMAND_FIRST, /* commands number their own long options from here */
 };
 #define SAMPLING_SHORT_OPTS "s:"

@@ -34,6 +34,7 @@ static const char bench_usage[] =
 	"  -t, --threads N        CPU threads (default: physical cores)\n"
 	"      --backend B        auto, cpu or vulkan (default auto)\n"
 	"      --device D         the Vulkan device: number or part of its name\n"
+	"      --gpu-layers N     the first N layers on the GPU (default: all that fit)\n"
 	"      --json             print a JSON array, one object per test, with\n"
 	"                         llama-bench's keys\n"
 	"  -h, --help             show this help\n";
@@ -42,6 +43,7 @@ enum { OPT_JSON = OPT_COMMAND_FIRST };
 
 struct bench_args {
 	const char *model, *backend, *device;
+	int gpu_layers;
 	const char *backend_shown; /* "CPU" or "Vulkan", as llama-bench names them */
 	const char *device_shown, *reason; /* the context's backend and why */
 	int n_prompt, n_gen, reps, n_threads;
@@ -293,7 +295,7 @@ static int bench(struct bench_args *a)
 	int longest = a->n_prompt > a->n_gen ? a->n_prompt : a->n_gen;
 	struct context_params cp = {
 		.n_ctx = (uint32_t)longest, .n_threads = a->n_threads, .n_batch = a->n_prompt > 0 ? a->n_prompt : 1,
-		.backend = a->backend, .device = a->device,
+		.backend = a->backend, .device = a->device, .gpu_layers = a->gpu_layers,
 	};
 	struct context *ctx = context_init(m, &cp);
 	struct bench_result res[2] = { { .n_prompt = a->n_prompt }, { .n_gen = a->n_gen } };
@@ -349,6 +351,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 		{ "threads", required_argument, NULL, 't' },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "device", required_argument, NULL, OPT_DEVICE },
+		{ "gpu-layers", required_argument, NULL, OPT_GPU_LAYERS },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -388,6 +391,10 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 			break;
 		case OPT_DEVICE:
 			a->device = optarg;
+			break;
+		case OPT_GPU_LAYERS:
+			if (cli_gpu_layers("bench", optarg, &a->gpu_layers))
+				return EXIT_USAGE;
 			break;
 		case OPT_JSON:
 			a->json = true;

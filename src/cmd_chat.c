@@ -194,7 +194,8 @@ static int full_screen(struct chat_args *a, const struct chat_options *co, const
 			    .ctx = { .n_ctx = a->po.n_ctx,
 				     .n_threads = a->po.n_threads,
 				     .backend = a->po.backend,
-				     .device = a->po.device },
+				     .device = a->po.device,
+				     .gpu_layers = a->po.gpu_layers },
 			    .chat = *co,
 			    .system = system,
 			    .resume = resume,
@@ -216,9 +217,11 @@ static int line_mode(struct chat_args *a, const struct chat_options *co, const c
 	int rc = EXIT_RUNTIME;
 	if (!m)
 		goto done;
-	struct context_params cp = {
-		.n_ctx = a->po.n_ctx, .n_threads = a->po.n_threads, .backend = a->po.backend, .device = a->po.device
-	};
+	struct context_params cp = { .n_ctx = a->po.n_ctx,
+				     .n_threads = a->po.n_threads,
+				     .backend = a->po.backend,
+				     .device = a->po.device,
+				     .gpu_layers = a->po.gpu_layers };
 	if (!(ctx = context_init(m, &cp)) || !(c = chat_init(m, ctx, co, system))) {
 		cli_fail("%s", error_message());
 		goto done;

@@ -24,6 +24,7 @@ static const char logits_usage[] =
 	"  -t, --threads N      CPU threads (default: physical cores)\n"
 	"      --backend B      auto, cpu or vulkan (default auto)\n"
 	"      --device D       the Vulkan device: number or part of its name\n"
+	"      --gpu-layers N   the first N layers on the GPU (default: all that fit)\n"
 	"  -v, --verbose        print the backend, prompt tokens and timing to stderr\n"
 	"  -h, --help           show this help\n";
 

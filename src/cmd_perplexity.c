@@ -27,6 +27,7 @@ static const char perplexity_usage[] =
 	"  -t, --threads N       CPU threads (default: physical cores)\n"
 	"      --backend B       auto, cpu or vulkan (default auto)\n"
 	"      --device D        the Vulkan device: number or part of its name\n"
+	"      --gpu-layers N    the first N layers on the GPU (default: all that fit)\n"
 	"      --kl-base BASE    also run BASE (a model with the same vocabulary,\n"
 	"                        e.g. the unquantized original) on the same windows\n"
 	"                        and report the mean KL divergence KL(BASE || MODEL)\n"
@@ -37,6 +38,7 @@ enum { OPT_KL_BASE = OPT_COMMAND_FIRST };
 
 struct ppl_args {
 	const char *model, *base, *text, *backend, *device;
+	int gpu_layers;
 	int n_ctx, n_batch, n_threads;
 };
 
@@ -188,7 +190,8 @@ static int perplexity(const struct ppl_args *a)
 				     .n_threads = a->n_threads,
 				     .n_batch = a->n_batch,
 				     .backend = a->backend,
-				     .device = a->device };
+				     .device = a->device,
+				     .gpu_layers = a->gpu_layers };
 	if (!(ctx = context_init(m, &cp)) || (base && !(base_ctx = context_init(base, &cp)))) {
 		cli_fail("%s", error_message());
 		goto done;
@@ -256,6 +259,7 @@ static int parse_args(int argc, char **argv, struct ppl_args *a)
 		{ "kl-base", required_argument, NULL, OPT_KL_BASE },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "device", required_argument, NULL, OPT_DEVICE },
+		{ "gpu-layers", required_argument, NULL, OPT_GPU_LAYERS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -296,6 +300,10 @@ static int parse_args(int argc, char **argv, struct ppl_args *a)
 			break;
 		case OPT_DEVICE:
 			a->device = optarg;
+			break;
+		case OPT_GPU_LAYERS:
+			if (cli_gpu_layers("perplexity", optarg, &a->gpu_layers))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(perplexity_usage, stdout);

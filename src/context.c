@@ -11,6 +11,26 @@
 #define DEFAULT_BATCH 64
 #define MAX_CTX (1u << 24)
 
+/* The stage's KV cache slots and activation buffers. */
+static int stage_init(struct context *ctx, struct stage *st)
+{
+	const struct hparams *hp = &ctx->model->hp;
+	struct backend *be = st->be;
+	int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+	if (be->ops->kv_init(be, (int)st->n_layers, (int)ctx->n_ctx, (int)kv_dim, (int)hp->n_head) < 0)
+		return -1;
+	struct backend_buffer *(*new)(struct backend *, int64_t, int64_t, bool) = be->ops->buffer_new;
+	int64_t rows = ctx->n_batch;
+	struct context_buffers *b = &st->buf;
+	if (!(b->x = new(be, hp->n_embd, rows, false)) || !(b->xn = new(be, hp->n_embd, rows, false)) ||
+	    !(b->q = new(be, q_dim, rows, false)) || !(b->k = new(be, kv_dim, rows, false)) ||
+	    !(b->v = new(be, kv_dim, rows, false)) || !(b->attn = new(be, q_dim, rows, false)) ||
+	    !(b->gate = new(be, hp->n_ff, rows, false)) || !(b->up = new(be, hp->n_ff, rows, false)) ||
+	    !(b->last = new(be, hp->n_embd, 1, false)) || !(b->logits = new(be, hp->n_vocab, 1, true)))
+		return -1;
+	return 0;
+}
+
 struct context *context_init(const struct model *m, const struct context_params *p)
 {
 	const struct hparams *hp = &m->hp;
@@ -22,23 +42,17 @@ struct context *context_init(const struct model *m, const struct context_params 
 		error("a context of %u tokens is too large (at most %u)", ctx->n_ctx, MAX_CTX);
 		goto fail;
 	}
-	ctx->be = backend_choose(p, m, ctx->backend_reason, sizeof ctx->backend_reason);
-	if (!ctx->be)
+	ctx->n_stages = backend_choose(p, m, ctx->n_ctx, ctx->stage, ctx->backend_reason, sizeof ctx->backend_reason);
+	if (ctx->n_stages < 0) {
+		ctx->n_stages = 0;
 		goto fail;
-	int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
-	if (ctx->be->ops->kv_init(ctx->be, (int)hp->n_layer, (int)ctx->n_ctx, (int)kv_dim, (int)hp->n_head) < 0)
-		goto fail;
-
-	struct backend *be = ctx->be;
-	struct backend_buffer *(*new)(struct backend *, int64_t, int64_t, bool) = be->ops->buffer_new;
-	int64_t rows = ctx->n_batch;
-	struct context_buffers *b = &ctx->buf;
-	if (!(b->x = new(be, hp->n_embd, rows, false)) || !(b->xn = new(be, hp->n_embd, rows, false)) ||
-	    !(b->q = new(be, q_dim, rows, false)) || !(b->k = new(be, kv_dim, rows, false)) ||
-	    !(b->v = new(be, kv_dim, rows, false)) || !(b->attn = new(be, q_dim, rows, false)) ||
-	    !(b->gate = new(be, hp->n_ff, rows, false)) || !(b->up = new(be, hp->n_ff, rows, false)) ||
-	    !(b->last = new(be, hp->n_embd, 1, false)) || !(b->logits = new(be, hp->n_vocab, 1, true)))
-		goto fail;
+	}
+	ctx->be = ctx->stage[0].be;
+	for (int s = 0; s < ctx->n_stages; s++)
+		if (stage_init(ctx, &ctx->stage[s]) < 0)
+			goto fail;
+	if (ctx->n_stages > 1)
+		ctx->handoff = xmalloc((size_t)ctx->n_batch * hp->n_embd * sizeof *ctx->handoff);
 	ctx->logits = xcalloc(hp->n_vocab, sizeof *ctx->logits);
 	return ctx;
 fail:
@@ -50,14 +64,16 @@ void context_free(struct context *ctx)
 {
 	if (!ctx)
 		return;
-	if (ctx->be) {
-		struct context_buffers *b = &ctx->buf;
+	for (int s = 0; s < ctx->n_stages; s++) {
+		struct backend *be = ctx->stage[s].be;
+		struct context_buffers *b = &ctx->stage[s].buf;
 		struct backend_buffer *all[] = { b->x, b->xn, b->q, b->k, b->v, b->attn, b->gate, b->up,
 						  b->last, b->logits, b->logits_all };
 		for (size_t i = 0; i < ARRAY_LEN(all); i++)
-			ctx->be->ops->buffer_free(ctx->be, all[i]);
-		backend_free(ctx->be);
+			be->ops->buffer_free(be, all[i]);
+		backend_free(be);
 	}
+	free(ctx->handoff);
 	free(ctx->logits);
 	free(ctx);
 }
@@ -93,8 +109,9 @@ int context_eval(struct context *ctx, const int32_t *tokens, size_t n)
 
 int context_eval_all(struct context *ctx, const int32_t *tokens, size_t n, float *out)
 {
-	if (!ctx->buf.logits_all &&
-	    !(ctx->buf.logits_all = ctx->be->ops->buffer_new(ctx->be, ctx->model->hp.n_vocab, ctx->n_batch, true)))
+	struct stage *last = &ctx->stage[ctx->n_stages - 1];
+	if (!last->buf.logits_all &&
+	    !(last->buf.logits_all = last->be->ops->buffer_new(last->be, ctx->model->hp.n_vocab, ctx->n_batch, true)))
 		return -1;
 	return eval_batches(ctx, tokens, n, out);
 }

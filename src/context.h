@@ -13,20 +13,37 @@ struct context_params {
 	int n_batch;      /* prompt tokens per forward pass; 0: default */
 	const char *backend; /* "auto" (also NULL), "cpu" or "vulkan" */
 	const char *device;  /* Vulkan device: index or part of its name; NULL: the best */
+	int gpu_layers;      /* layers on the GPU, the rest on the CPU, or: */
+};
+#define GPU_LAYERS_AUTO 0  /* as many as fit in the device's memory */
+#define GPU_LAYERS_NONE (-1) /* --gpu-layers 0 */
+
+/* The buffers of one stage of the forward pass. */
+struct context_buffers {
+	struct backend_buffer *x, *xn, *q, *k, *v, *attn, *gate, *up, *last, *logits;
+	struct backend_buffer *logits_all; /* [n_batch][n_vocab], made by the first context_eval_all */
+};
+
+/* Consecutive layers on one backend: the whole model, or with partial
+ * offload the first layers on the GPU and the rest (and the output) on the
+ * CPU. */
+struct stage {
+	struct backend *be;
+	uint32_t first, n_layers; /* layers [first, first + n_layers); KV cache slots 0.. */
+	struct context_buffers buf;
 };
 
 struct context {
 	const struct model *model;
-	struct backend *be;
-	char backend_reason[160]; /* why this backend: "no GPU found", ... */
+	struct backend *be;       /* stage[0].be: the backend the user is told about */
+	struct stage stage[2];
+	int n_stages;
+	float *handoff;           /* [n_batch][n_embd]: activations between stages */
+	char backend_reason[200]; /* why this backend: "no GPU found", ... */
 	uint32_t n_ctx;
 	uint32_t n_past;   /* tokens already in the KV cache */
 	int n_batch;
 	float *logits;     /* [n_vocab] after the last evaluated token */
-	struct context_buffers {
-		struct backend_buffer *x, *xn, *q, *k, *v, *attn, *gate, *up, *last, *logits;
-		struct backend_buffer *logits_all; /* [n_batch][n_vocab], made by the first context_eval_all */
-	} buf;
 };
 
 /* Creates a context for m (which must outlive it), on the backend
@@ -34,13 +51,14 @@ struct context {
 struct context *context_init(const struct model *m, const struct context_params *p);
 void context_free(struct context *ctx);
 
-/* The backend p asks for, with the model's weights on it, and in reason
- * why that one ("no GPU found; llvmpipe is software"...).  auto takes a
- * hardware GPU that holds the model, otherwise the CPU; a Vulkan device
- * that fails under auto leaves the CPU, and says so in reason.  NULL with
+/* The stages p asks for, with the model's weights on their backends (the
+ * backends only), and in reason why ("no GPU found; llvmpipe is software"
+ * ...).  auto takes a hardware GPU for as many layers as it holds, the CPU
+ * for the rest; a Vulkan device that fails under auto leaves the CPU, and
+ * says so in reason.  Returns the number of stages (1 or 2), or -1 with
  * error().  (backend_choose.c) */
-struct backend *backend_choose(const struct context_params *p, const struct model *m, char *reason,
-			       size_t reason_size);
+int backend_choose(const struct context_params *p, const struct model *m, uint32_t n_ctx, struct stage stage[2],
+		   char *reason, size_t reason_size);
 /* What the user must be told about ctx's backend (weight types whose GPU
  * shaders failed their self-test and run on the CPU), in buf; NULL when
  * nothing.  (backend_choose.c) */

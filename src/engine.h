@@ -24,7 +24,7 @@ struct engine_info {
 	char name[128];
 	char quant[16];
 	char backend[64];
-	char backend_reason[160]; /* why that backend */
+	char backend_reason[200]; /* why that backend */
 	char format[512];      /* how prompts are formatted */
 	uint32_t n_ctx;
 	uint64_t weight_bytes, kv_bytes;

@@ -14,13 +14,14 @@ static void matmul1(struct backend *be, struct backend_buffer *dst, const struct
 	be->ops->matmul(be, 1, &dst, &w, src, n_rows);
 }
 
-int forward(struct context *ctx, const int32_t *tokens, int n_rows, float *all_logits)
+/* The layers of one stage over n_rows rows of its x. */
+static void stage_layers(struct context *ctx, struct stage *st, int n_rows)
 {
 	const struct model *m = ctx->model;
 	const struct hparams *hp = &m->hp;
-	const struct backend_ops *op = ctx->be->ops;
-	struct backend *be = ctx->be;
-	struct context_buffers *b = &ctx->buf;
+	struct backend *be = st->be;
+	const struct backend_ops *op = be->ops;
+	struct context_buffers *b = &st->buf;
 	int pos0 = (int)ctx->n_past;
 	float scale = 1.0f / sqrtf((float)hp->head_dim);
 	struct rope_params rope = {
@@ -30,10 +31,9 @@ int forward(struct context *ctx, const int32_t *tokens, int n_rows, float *all_l
 		.freq_scale = hp->rope_freq_scale,
 		.freq_factors = m->rope_freqs,
 	};
-
-	op->get_rows(be, b->x, &m->tok_embd, tokens, n_rows);
-	for (uint32_t il = 0; il < hp->n_layer; il++) {
-		const struct layer *l = &m->layers[il];
+	for (uint32_t i = 0; i < st->n_layers; i++) {
+		const struct layer *l = &m->layers[st->first + i];
+		int kv = (int)i; /* each stage caches its own layers */
 
 		/* attention block */
 		op->rms_norm(be, b->xn, b->x, l->attn_norm, hp->rms_eps, n_rows);
@@ -41,9 +41,9 @@ int forward(struct context *ctx, const int32_t *tokens, int n_rows, float *all_l
 			   (const struct weight *[]){ &l->wq, &l->wk, &l->wv }, b->xn, n_rows);
 		op->rope(be, b->q, (int)hp->head_dim, &rope, pos0, n_rows);
 		op->rope(be, b->k, (int)hp->head_dim, &rope, pos0, n_rows);
-		op->kv_store(be, (int)il, b->k, b->v, pos0, n_rows);
-		op->attention(be, b->attn, b->q, (int)il, (int)hp->n_head, (int)hp->n_head_kv, (int)hp->head_dim,
-			      scale, pos0, n_rows);
+		op->kv_store(be, kv, b->k, b->v, pos0, n_rows);
+		op->attention(be, b->attn, b->q, kv, (int)hp->n_head, (int)hp->n_head_kv, (int)hp->head_dim, scale,
+			      pos0, n_rows);
 		matmul1(be, b->xn, &l->wo, b->attn, n_rows);
 		op->add(be, b->x, b->xn, n_rows);
 
@@ -55,7 +55,29 @@ int forward(struct context *ctx, const int32_t *tokens, int n_rows, float *all_l
 		matmul1(be, b->xn, &l->ffn_down, b->gate, n_rows);
 		op->add(be, b->x, b->xn, n_rows);
 	}
+}
 
+int forward(struct context *ctx, const int32_t *tokens, int n_rows, float *all_logits)
+{
+	const struct model *m = ctx->model;
+	const struct hparams *hp = &m->hp;
+	struct stage *st = &ctx->stage[0];
+	st->be->ops->get_rows(st->be, st->buf.x, &m->tok_embd, tokens, n_rows);
+	stage_layers(ctx, st, n_rows);
+	for (int s = 1; s < ctx->n_stages; s++) {
+		/* the activations cross from one backend to the next */
+		struct stage *prev = st;
+		st = &ctx->stage[s];
+		if (prev->be->ops->sync(prev->be) < 0)
+			return -1;
+		prev->be->ops->read(prev->be, prev->buf.x, ctx->handoff, n_rows);
+		st->be->ops->write(st->be, st->buf.x, ctx->handoff, n_rows);
+		stage_layers(ctx, st, n_rows);
+	}
+
+	struct backend *be = st->be;
+	const struct backend_ops *op = be->ops;
+	struct context_buffers *b = &st->buf;
 	if (all_logits) {
 		op->rms_norm(be, b->xn, b->x, m->output_norm, hp->rms_eps, n_rows);
 		matmul1(be, b->logits_all, &m->output, b->xn, n_rows);

@@ -35,6 +35,17 @@ nib run -m "$STORIES" -p "Once upon a time" -n 48 --temp 0 --backend vulkan -v
 ok $([ $rc = 0 ] && [ -n "$out" ] && [ "$out" = "$cpu_text" ]; echo $?) "a greedy run on Vulkan writes the CPU's text"
 ok $(grep -q '^backend: Vulkan .*(--backend vulkan)$' "$TMP/err"; echo $?) "-v names the Vulkan device and why"
 
+# partial offload: the first layers on the device, the rest on the CPU
+nib run -m "$STORIES" -p "Once upon a time" -n 48 --temp 0 --backend vulkan --gpu-layers 2 -v
+ok $([ $rc = 0 ] && [ "$out" = "$cpu_text" ] &&
+	grep -q '^backend: Vulkan .*; 2 of 5 layers on the GPU, the rest on the CPU)$' "$TMP/err"
+	echo $?) "--gpu-layers 2: two layers on Vulkan, three on the CPU, the CPU's text"
+nib run -m "$STORIES" -p "Once upon a time" -n 48 --temp 0 --backend vulkan --gpu-layers 0 -v
+ok $([ $rc = 0 ] && [ "$out" = "$cpu_text" ] && grep -q '^backend: CPU .*(--gpu-layers 0)$' "$TMP/err"
+	echo $?) "--gpu-layers 0 runs on the CPU and says why"
+nib run -m "$STORIES" -p "Hi" -n 4 --gpu-layers -3
+ok $([ $rc = 2 ] && one_line_error; echo $?) "a negative --gpu-layers: exit 2, one line"
+
 # the first-use self-test: its results are kept per device and driver; a
 # type whose shader gives a wrong result runs on the CPU, with a warning
 ok $(grep -qx 'F32 passed' "$TMP"/cache/nibble/selftest-*.txt; echo $?) "the self-test's results are cached"
