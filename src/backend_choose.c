@@ -154,27 +154,26 @@ static int cpu_only(int threads, const struct model *m, struct stage stage[2])
 	return stage[0].be ? 1 : -1;
 }
 
-int backend_choose(const struct context_params *p, const struct model *m, uint32_t n_ctx, struct stage stage[2],
-		   char *reason, size_t reason_size)
+int backend_plan(const struct context_params *p, const struct model *m, uint32_t n_ctx, struct backend_plan *plan,
+		 char *reason, size_t reason_size)
 {
 	const char *want = p->backend ? p->backend : "auto";
-	int threads = p->n_threads > 0 ? p->n_threads : cpu_physical_cores();
 	bool automatic = !strcmp(want, "auto");
-	uint32_t n_layer = m->hp.n_layer;
+	*plan = (struct backend_plan){ .device = -1 };
 	snprintf(reason, reason_size, "--backend %s", want);
 	if (!strcmp(want, "cpu") || p->gpu_layers == GPU_LAYERS_NONE) {
 		if (p->gpu_layers == GPU_LAYERS_NONE)
 			snprintf(reason, reason_size, "--gpu-layers 0");
-		return cpu_only(threads, m, stage);
+		return 0;
 	}
 #ifdef HAVE_VULKAN
 	struct vk_device_info info;
 	int dev = pick_device(p->device, automatic, &info, reason, reason_size);
 	if (dev < 0)
-		return automatic ? cpu_only(threads, m, stage) : -1;
+		return automatic ? 0 : -1;
 	uint32_t n = p->gpu_layers > 0 ? (uint32_t)p->gpu_layers : layers_that_fit(m, n_ctx, info.memory);
-	if (n > n_layer)
-		n = n_layer;
+	if (n > m->hp.n_layer)
+		n = m->hp.n_layer;
 	if (n == 0) {
 		char a[32], b[32];
 		error("not one layer of the model fits in %s's %s", info.name, format_bytes(info.memory, b, sizeof b));
@@ -182,9 +181,32 @@ int backend_choose(const struct context_params *p, const struct model *m, uint32
 			return -1;
 		snprintf(reason, reason_size, "the model (%s) does not fit in %s's %s",
 			 format_bytes(m->weight_bytes, a, sizeof a), info.name, b);
-		return cpu_only(threads, m, stage);
+		return 0;
 	}
-	int placed = offload(dev, n, p->gpu_layers == GPU_LAYERS_AUTO, m, &stage[0]);
+	*plan = (struct backend_plan){ .device = dev, .gpu_layers = n, .memory = info.memory };
+	snprintf(plan->device_name, sizeof plan->device_name, "%s", info.name);
+	return 0;
+#else
+	if (!automatic)
+		return error("this nibble was built without Vulkan (see ./configure --with-vulkan)");
+	snprintf(reason, reason_size, "built without Vulkan");
+	return 0;
+#endif
+}
+
+int backend_choose(const struct context_params *p, const struct model *m, uint32_t n_ctx, struct stage stage[2],
+		   char *reason, size_t reason_size)
+{
+	int threads = p->n_threads > 0 ? p->n_threads : cpu_physical_cores();
+	uint32_t n_layer = m->hp.n_layer;
+	struct backend_plan plan;
+	if (backend_plan(p, m, n_ctx, &plan, reason, reason_size) < 0)
+		return -1;
+	if (plan.device < 0)
+		return cpu_only(threads, m, stage);
+#ifdef HAVE_VULKAN
+	bool automatic = !p->backend || !strcmp(p->backend, "auto");
+	int placed = offload(plan.device, plan.gpu_layers, p->gpu_layers == GPU_LAYERS_AUTO, m, &stage[0]);
 	if (placed < 0) {
 		if (!automatic)
 			return -1;
@@ -203,13 +225,6 @@ int backend_choose(const struct context_params *p, const struct model *m, uint32
 		}
 		return 2;
 	}
-	return 1;
-#else
-	if (!automatic) {
-		error("this nibble was built without Vulkan (see ./configure --with-vulkan)");
-		return -1;
-	}
-	snprintf(reason, reason_size, "built without Vulkan");
-	return cpu_only(threads, m, stage);
 #endif
+	return 1;
 }

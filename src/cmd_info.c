@@ -14,7 +14,8 @@
 static const char info_usage[] =
 	"Usage: nibble info -m MODEL [-c CTX]\n"
 	"Describe a GGUF model: architecture, hyperparameters, tensor types, file\n"
-	"size and the memory it needs (weights + KV cache).\n"
+	"size, the memory it needs (weights + KV cache), and where --backend auto\n"
+	"would run it.\n"
 	"\n"
 	"  -m, --model FILE     GGUF model file\n"
 	"  -c, --ctx-size N     context for the KV cache estimate (default: the\n"
@@ -49,6 +50,24 @@ static void print_vocab(const struct tokenizer *t)
 	if (t->eos >= 0)
 		printf(", EOS %d", t->eos);
 	putchar('\n');
+}
+
+/* Where --backend auto would run the model, and why. */
+static void print_backend(const struct model *m, uint32_t n_ctx)
+{
+	struct context_params cp = { .n_ctx = n_ctx };
+	struct backend_plan plan;
+	char reason[200], mem[32];
+	if (backend_plan(&cp, m, n_ctx, &plan, reason, sizeof reason) < 0)
+		return;
+	if (plan.device < 0)
+		printf("%-15sCPU (%s)\n", "backend:", reason);
+	else if (plan.gpu_layers == m->hp.n_layer)
+		printf("%-15sVulkan %s (%s): all %u layers\n", "backend:", plan.device_name,
+		       format_bytes(plan.memory, mem, sizeof mem), plan.gpu_layers);
+	else
+		printf("%-15sVulkan %s (%s): the first %u of %u layers, the rest on the CPU\n", "backend:",
+		       plan.device_name, format_bytes(plan.memory, mem, sizeof mem), plan.gpu_layers, m->hp.n_layer);
 }
 
 int cmd_info(int argc, char **argv)
@@ -149,6 +168,8 @@ int cmd_info(int argc, char **argv)
 	printf("%-15s%s\n", "runs on CPU:", m->unsupported ? "no" : "yes");
 	if (m->unsupported)
 		printf("%-15s%s\n", "", m->unsupported);
+	else
+		print_backend(m, ctx);
 	model_free(m);
 	free(file);
 	return EXIT_OK;

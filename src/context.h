@@ -59,6 +59,18 @@ void context_free(struct context *ctx);
  * error().  (backend_choose.c) */
 int backend_choose(const struct context_params *p, const struct model *m, uint32_t n_ctx, struct stage stage[2],
 		   char *reason, size_t reason_size);
+/* Where backend_choose would run m: Vulkan device `device` for the first
+ * gpu_layers layers, or the CPU alone (device -1). */
+struct backend_plan {
+	int device;
+	uint32_t gpu_layers;
+	char device_name[256];
+	uint64_t memory;   /* the device's */
+};
+/* The plan for p, with reason as backend_choose gives it; nothing is
+ * opened.  0, or -1 with error() when p cannot be met.  (backend_choose.c) */
+int backend_plan(const struct context_params *p, const struct model *m, uint32_t n_ctx, struct backend_plan *plan,
+		 char *reason, size_t reason_size);
 /* What the user must be told about ctx's backend (weight types whose GPU
  * shaders failed their self-test and run on the CPU), in buf; NULL when
  * nothing.  (backend_choose.c) */

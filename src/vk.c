@@ -415,7 +415,13 @@ int vk_open(struct vk *vk, int index)
 	vkGetPhysicalDeviceProperties(vk->phys, &props);
 	vk->offset_align = props.limits.minStorageBufferOffsetAlignment;
 	memcpy(vk->max_groups, props.limits.maxComputeWorkGroupCount, sizeof vk->max_groups);
-	vk->wg = 64;
+	/* 64 threads fill a subgroup of 32 (NVIDIA, Intel) or 64 (AMD) and two
+	 * of 8 (lavapipe); wider subgroups get one workgroup each.  Shaders
+	 * need a power of two, a multiple of 16. */
+	vk->wg = vk->info.subgroup_size > 64 && vk->info.subgroup_size <= 1024 &&
+				 !(vk->info.subgroup_size & (vk->info.subgroup_size - 1)) ?
+			 vk->info.subgroup_size :
+			 64;
 	vkGetPhysicalDeviceMemoryProperties(vk->phys, &vk->mem_props);
 	vk->queue_family = (uint32_t)compute_queue_family(vk->phys);
 

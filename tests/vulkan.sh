@@ -76,5 +76,8 @@ if ! echo "$devices" | grep -q '^     type: .*GPU'; then
 	nib run -m "$STORIES" -p "Hi" -n 4 --temp 0 -v
 	ok $([ $rc = 0 ] && grep -q '^backend: CPU .*(no GPU found (.* is software; --backend vulkan uses it))$' \
 		"$TMP/err"; echo $?) "auto leaves a software device alone and says so"
+	nib info -m "$STORIES"
+	ok $([ $rc = 0 ] && echo "$out" | grep -q '^backend: *CPU (no GPU found (.* is software'; echo $?) \
+		"info says where auto runs the model and why"
 fi
 tap_done
