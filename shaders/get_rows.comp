@@ -1,7 +1,7 @@
 #version 450
 // get_rows.comp - one embedding row, dequantized into y at y_offset: the
 // row starts row_offset bytes into the bound stretch of the weights.
-// Thread i decodes unit i (32 weights).
+// Thread i decodes part i % 4 of unit i / 4 (8 weights).
 #include "common.glsl"
 
 layout(set = 0, binding = 0) readonly buffer Weights { uint wdata[]; };
@@ -15,11 +15,17 @@ layout(push_constant) uniform Params {
 
 void main()
 {
-	uint u = gl_GlobalInvocationID.x;
-	if (32u * u >= p.n_in)
+	uint i = gl_GlobalInvocationID.x, base = 32u * (i >> 2);
+	if (base >= p.n_in)
 		return;
-	float w[32];
-	dequant_unit(p.row_offset, p.n_in, u, w);
-	for (uint j = 0u; j < min(32u, p.n_in - 32u * u); j++)
-		y[p.y_offset + 32u * u + j] = w[j];
+	float w[8];
+	uint a0, a1;
+	dequant_part(p.row_offset, p.n_in, i >> 2, i & 3u, w, a0, a1);
+	for (uint j = 0u; j < 4u; j++) {
+		// float rows may end inside their last unit
+		if (base + a0 + j < p.n_in)
+			y[p.y_offset + base + a0 + j] = w[j];
+		if (base + a1 + j < p.n_in)
+			y[p.y_offset + base + a1 + j] = w[j + 4u];
+	}
 }

@@ -1,6 +1,6 @@
 // quant.glsl - the GGUF block layouts of quant.h, read from a buffer of
 // 32-bit words (`wdata`, which the including shader declares), and
-// dequant_unit(), which decodes 32 consecutive weights of a row.  The
+// dequant_part(), which decodes a quarter of a unit of 32 weights.  The
 // weight type is the specialization constant TYPE (a ggml_type id), so a
 // driver compiles only the branch a pipeline uses.  test_vulkan checks the
 // sizes and offsets below against quant.h.
@@ -126,127 +126,6 @@ float q3k_scale(uint s, uint j)
 	uint lo = (j < 8u) ? (w_u8(s + j) & 15u) : (w_u8(s + j - 8u) >> 4);
 	uint hi = (w_u8(s + 8u + (j & 3u)) >> (2u * (j >> 2))) & 3u;
 	return float(int(lo | (hi << 4)) - 32);
-}
-
-// Weights 32u .. 32u+31 of the row of n weights that starts at byte `row`
-// (float rows may end inside their last unit: the rest reads as 0).
-void dequant_unit(uint row, uint n, uint u, out float w[32])
-{
-	if (TYPE == GGML_F32 || TYPE == GGML_F16 || TYPE == GGML_BF16) {
-		for (uint j = 0u; j < 32u; j++) {
-			uint k = 32u * u + j;
-			if (k >= n)
-				w[j] = 0.0;
-			else if (TYPE == GGML_F32)
-				w[j] = uintBitsToFloat(wdata[(row >> 2) + k]);
-			else if (TYPE == GGML_F16)
-				w[j] = w_f16(row + 2u * k);
-			else
-				w[j] = uintBitsToFloat(w_u16(row + 2u * k) << 16);
-		}
-	} else if (TYPE == GGML_Q4_0 || TYPE == GGML_IQ4_NL) {
-		uint b = row + u * Q4_0_BYTES;
-		float d = w_f16(b);
-		for (uint j = 0u; j < 16u; j++) {
-			uint q = w_u8(b + Q4_0_QS + j);
-			if (TYPE == GGML_Q4_0) {
-				w[j] = d * (float(q & 15u) - 8.0);
-				w[j + 16u] = d * (float(q >> 4) - 8.0);
-			} else {
-				w[j] = d * IQ4_VALUES[q & 15u];
-				w[j + 16u] = d * IQ4_VALUES[q >> 4];
-			}
-		}
-	} else if (TYPE == GGML_Q4_1) {
-		uint b = row + u * Q4_1_BYTES;
-		float d = w_f16(b), m = w_f16(b + Q4_1_M);
-		for (uint j = 0u; j < 16u; j++) {
-			uint q = w_u8(b + Q4_1_QS + j);
-			w[j] = d * float(q & 15u) + m;
-			w[j + 16u] = d * float(q >> 4) + m;
-		}
-	} else if (TYPE == GGML_Q5_0 || TYPE == GGML_Q5_1) {
-		uint b = row + u * (TYPE == GGML_Q5_0 ? Q5_0_BYTES : Q5_1_BYTES);
-		float d = w_f16(b);
-		float m = TYPE == GGML_Q5_0 ? -16.0 * d : w_f16(b + Q5_1_M);
-		uint qh = w_u32(b + (TYPE == GGML_Q5_0 ? Q5_0_QH : Q5_1_QH));
-		uint qs = b + (TYPE == GGML_Q5_0 ? Q5_0_QS : Q5_1_QS);
-		for (uint j = 0u; j < 16u; j++) {
-			uint q = w_u8(qs + j);
-			w[j] = d * float((q & 15u) | (((qh >> j) & 1u) << 4)) + m;
-			w[j + 16u] = d * float((q >> 4) | (((qh >> (j + 16u)) & 1u) << 4)) + m;
-		}
-	} else if (TYPE == GGML_Q8_0) {
-		uint b = row + u * Q8_0_BYTES;
-		float d = w_f16(b);
-		for (uint j = 0u; j < 32u; j += 2u) {
-			uint v = w_u16(b + Q8_0_QS + j);
-			w[j] = d * float(int(v << 24) >> 24);
-			w[j + 1u] = d * float(int(v << 16) >> 24);
-		}
-	} else if (TYPE == GGML_Q2_K) {
-		// unit u: bits 2(u%4) of bytes 32(u/4)..+31, two 16-weight scales
-		uint b = row + (u >> 3) * Q2_K_BYTES, s = u & 7u;
-		float d = w_f16(b + Q2_K_D), dmin = w_f16(b + Q2_K_DMIN);
-		uint shift = 2u * (s & 3u), qs = b + Q2_K_QS + 32u * (s >> 2);
-		for (uint h = 0u; h < 2u; h++) {
-			uint sc = w_u8(b + Q2_K_SCALES + 2u * s + h);
-			float dl = d * float(sc & 15u), ml = dmin * float(sc >> 4);
-			for (uint l = 0u; l < 16u; l++)
-				w[16u * h + l] = dl * float((w_u8(qs + 16u * h + l) >> shift) & 3u) - ml;
-		}
-	} else if (TYPE == GGML_Q3_K) {
-		// as Q2_K, with a high bit from hmask bit s (4 when clear is subtracted)
-		uint b = row + (u >> 3) * Q3_K_BYTES, s = u & 7u;
-		float d = w_f16(b + Q3_K_D);
-		uint shift = 2u * (s & 3u), qs = b + Q3_K_QS + 32u * (s >> 2);
-		for (uint h = 0u; h < 2u; h++) {
-			float dl = d * q3k_scale(b + Q3_K_SCALES, 2u * s + h);
-			for (uint l = 0u; l < 16u; l++) {
-				uint i = 16u * h + l;
-				int q = int((w_u8(qs + i) >> shift) & 3u) - (((w_u8(b + Q3_K_HMASK + i) >> s) & 1u) != 0u ? 0 : 4);
-				w[i] = dl * float(q);
-			}
-		}
-	} else if (TYPE == GGML_Q4_K || TYPE == GGML_Q5_K) {
-		// unit s: the low (even s) or high nibbles of bytes 32(s/2)..+31
-		bool five = TYPE == GGML_Q5_K;
-		uint b = row + (u >> 3) * (five ? Q5_K_BYTES : Q4_K_BYTES), s = u & 7u;
-		float sc, mn;
-		k4_scale_min(b + Q4_K_SCALES, s, sc, mn);
-		float dl = w_f16(b) * sc, ml = w_f16(b + Q4_K_DMIN) * mn;
-		uint qs = b + (five ? Q5_K_QS : Q4_K_QS) + 32u * (s >> 1), shift = 4u * (s & 1u);
-		for (uint l = 0u; l < 32u; l++) {
-			uint q = (w_u8(qs + l) >> shift) & 15u;
-			if (five)
-				q |= ((w_u8(b + Q5_K_QH + l) >> s) & 1u) << 4;
-			w[l] = dl * float(q) - ml;
-		}
-	} else if (TYPE == GGML_Q6_K) {
-		// half n = s/4, quarter k = s%4: nibble of ql[64n + 32(k&1) + l],
-		// two high bits from qh[32n + l] >> 2k
-		uint b = row + (u >> 3) * Q6_K_BYTES, s = u & 7u;
-		uint n = s >> 2, k = s & 3u;
-		float d = w_f16(b + Q6_K_D);
-		uint ql = b + Q6_K_QL + 64u * n + 32u * (k & 1u), qh = b + Q6_K_QH + 32u * n;
-		uint shift = 4u * (k >> 1);
-		for (uint l = 0u; l < 32u; l++) {
-			int q = int(((w_u8(ql + l) >> shift) & 15u) | (((w_u8(qh + l) >> (2u * k)) & 3u) << 4)) - 32;
-			float dl = d * float(w_i8(b + Q6_K_SCALES + 8u * n + 2u * k + (l >> 4)));
-			w[l] = dl * float(q);
-		}
-	} else if (TYPE == GGML_IQ4_XS) {
-		uint b = row + (u >> 3) * IQ4_XS_BYTES, s = u & 7u;
-		uint ls = ((w_u8(b + IQ4_XS_SCALES_L + (s >> 1)) >> (4u * (s & 1u))) & 15u) |
-			  (((w_u16(b + IQ4_XS_SCALES_H) >> (2u * s)) & 3u) << 4);
-		float dl = w_f16(b) * float(int(ls) - 32);
-		uint qs = b + IQ4_XS_QS + 16u * s;
-		for (uint j = 0u; j < 16u; j++) {
-			uint q = w_u8(qs + j);
-			w[j] = dl * IQ4_VALUES[q & 15u];
-			w[j + 16u] = dl * IQ4_VALUES[q >> 4];
-		}
-	}
 }
 
 // Part k (0..3) of unit u: the 8 weights one thread of a matmul takes, so

@@ -236,8 +236,8 @@ static void record_get_rows(struct vk_backend *b, struct backend_buffer *dst, co
 		struct {
 			uint32_t n_in, row_offset, y_offset;
 		} push = { (uint32_t)w->n_in, (uint32_t)(at - start), (uint32_t)(r * dst->cols) };
-		uint32_t units = (uint32_t)((w->n_in + 31) / 32);
-		vk_dispatch(&b->vk, p, bind, &push, sizeof push, (units + b->vk.wg - 1) / b->vk.wg, 1, 1);
+		uint32_t parts = (uint32_t)((w->n_in + 31) / 32 * 4); /* one thread each */
+		vk_dispatch(&b->vk, p, bind, &push, sizeof push, (parts + b->vk.wg - 1) / b->vk.wg, 1, 1);
 	}
 }
 

@@ -391,7 +391,6 @@ static void cache_save(struct vk *vk)
 int vk_open(struct vk *vk, int index)
 {
 	memset(vk, 0, sizeof *vk);
-	vk->index = index;
 	if (instance_create(&vk->instance) < 0)
 		return -1;
 	uint32_t n = 0;

@@ -70,7 +70,6 @@ struct vk_set_cache;
 
 struct vk {
 	struct vk_device_info info;
-	int index;
 	VkInstance instance;
 	VkPhysicalDevice phys;
 	VkDevice dev;
