@@ -94,6 +94,8 @@ struct backend_ops {
 	int (*sync)(struct backend *be);
 	/* Copies n_rows rows of src to host memory (after sync). */
 	void (*read)(struct backend *be, const struct backend_buffer *src, float *out, int n_rows);
+	/* Optional: bytes the backend holds in device memory. */
+	uint64_t (*device_memory)(struct backend *be);
 };
 
 struct backend {

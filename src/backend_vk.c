@@ -642,6 +642,11 @@ static int vkb_upload_weight(struct backend *be, const struct weight *w)
 	return upload(b, w->data, w->row_bytes * (size_t)w->n_out);
 }
 
+static uint64_t vkb_device_memory(struct backend *be)
+{
+	return vkb(be)->vk.device_bytes;
+}
+
 static const struct backend_ops vk_ops = {
 	.name = "vulkan",
 	.free = vkb_free,
@@ -660,6 +665,7 @@ static const struct backend_ops vk_ops = {
 	.add = vkb_add,
 	.copy_rows = vkb_copy_rows,
 	.write = vkb_write,
+	.device_memory = vkb_device_memory,
 	.sync = vkb_sync,
 	.read = vkb_read,
 };

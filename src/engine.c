@@ -63,6 +63,8 @@ static void fill_info(struct engine *e)
 	in->n_ctx = e->ctx->n_ctx;
 	in->weight_bytes = m->weight_bytes;
 	in->kv_bytes = model_kv_bytes(m, e->ctx->n_ctx);
+	struct backend *be = e->ctx->be;
+	in->gpu_bytes = be->ops->device_memory ? be->ops->device_memory(be) : 0;
 }
 
 static bool load(struct engine *e)

@@ -28,6 +28,7 @@ struct engine_info {
 	char format[512];      /* how prompts are formatted */
 	uint32_t n_ctx;
 	uint64_t weight_bytes, kv_bytes;
+	uint64_t gpu_bytes;    /* in the GPU's memory (0: CPU only) */
 };
 
 struct engine;

@@ -215,13 +215,15 @@ static void status_text(const struct tui *t, struct strbuf *out)
 	}
 	const struct engine_info *in = engine_info(t->engine);
 	const char *lead = t->flash[0] ? t->flash : t->state == STATE_BUSY ? "writing... Ctrl-C stops" : NULL;
-	char w[32], k[32], r[32];
+	char w[32], k[32], r[32], g[32];
 	uint64_t rss = resident_bytes();
 	strbuf_printf(out, " %s%s%s %s | %s | ctx %u/%u | prompt %.1f tok/s  gen %.1f tok/s | RSS %s (%s + %s KV)",
 		      lead ? lead : "", lead ? " | " : "", in->name, in->quant, in->backend, t->n_past, in->n_ctx,
 		      t->last.prompt_evaluated / (t->last.prompt_seconds + 1e-9),
 		      t->last.reply_tokens / (t->last.reply_seconds + 1e-9), rss ? format_bytes(rss, r, sizeof r) : "?",
 		      format_bytes(in->weight_bytes, w, sizeof w), format_bytes(in->kv_bytes, k, sizeof k));
+	if (in->gpu_bytes)
+		strbuf_printf(out, " | GPU %s", format_bytes(in->gpu_bytes, g, sizeof g));
 }
 
 static void draw(struct tui *t)

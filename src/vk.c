@@ -569,11 +569,14 @@ int vk_buffer_init(struct vk *vk, struct vk_buffer *b, VkDeviceSize size, bool h
 			     host ? "host-visible" : "device", vk_result_name(r));
 	}
 	vkBindBufferMemory(vk->dev, b->buf, b->mem, 0);
+	if (!host)
+		vk->device_bytes += req.size;
 	if (host && (r = vkMapMemory(vk->dev, b->mem, 0, VK_WHOLE_SIZE, 0, &b->map)) != VK_SUCCESS) {
 		vk_buffer_free(vk, b);
 		return vk_fail("cannot map a buffer", r);
 	}
 	b->size = size;
+	b->alloc_size = host ? 0 : req.size;
 	return 0;
 }
 
@@ -583,6 +586,8 @@ void vk_buffer_free(struct vk *vk, struct vk_buffer *b)
 		set_cache_drop(vk, b->buf);
 	if (b->map)
 		vkUnmapMemory(vk->dev, b->mem);
+	else if (b->mem)
+		vk->device_bytes -= b->alloc_size;
 	if (b->buf)
 		vkDestroyBuffer(vk->dev, b->buf, NULL);
 	if (b->mem)

@@ -39,6 +39,7 @@ struct vk_buffer {
 	VkBuffer buf;
 	VkDeviceMemory mem;
 	VkDeviceSize size;
+	VkDeviceSize alloc_size; /* device memory it holds (0: host-visible) */
 	void *map;
 };
 
@@ -91,6 +92,7 @@ struct vk {
 	struct vk_set_cache *sets;
 	VkPipeline pipelines[VK_SHADER_COUNT][40]; /* [shader][ggml type], made on first use */
 	struct vk_buffer dummy; /* bound to the bindings a shader does not use */
+	uint64_t device_bytes;  /* in device-local buffers now */
 	bool failed;            /* an op could not be recorded; vk_submit says why */
 	char failure[256];
 };

@@ -55,6 +55,14 @@ ok $([ $rc = 0 ] && [ "$out" = "$cpu_text" ] &&
 	echo $?) "a type that fails the self-test runs on the CPU, with a warning, and the text stays right"
 ok $(grep -qx 'F32 passed' "$TMP"/cache/nibble/selftest-*.txt; echo $?) "a spoiled self-test is not cached"
 
+# the chat screen names the device, shows its memory, and the self-test's warning
+if command -v tmux >/dev/null 2>&1; then
+	term_start vk 250 30 "env LANG=C.UTF-8 NIBBLE_VK_SELFTEST_BREAK=F32 '$NIBBLE' chat -m '$STORIES' --backend vulkan; sleep 60"
+	ok $(wait_for vk '\| Vulkan .*\| GPU [0-9.]* [KM]iB' && wait_for vk 'F32 shaders .* self-test .* run on the CPU'
+		echo $?) "the chat screen's status bar shows Vulkan and its memory, and the self-test warning"
+	term_stop
+fi
+
 nib chat -m "$STORIES" -p "Hello there" --temp 0 -n 12 --backend cpu
 cpu_reply=$out
 nib chat -m "$STORIES" -p "Hello there" --temp 0 -n 12 --backend vulkan -v
