@@ -32,7 +32,8 @@ struct vk_backend {
 	size_t n_uploads;
 	struct vk_buffer *k_cache, *v_cache; /* [n_layer] of [n_ctx][kv_dim] F16 */
 	int n_layer, n_ctx, kv_dim, n_head;
-	struct vk_buffer scores;             /* attention scratch: [ATTN_ROWS][n_head][n_ctx] */
+	struct vk_buffer scores;             /* attention scratch: [attn_rows][n_head][n_ctx] */
+	int attn_rows;                       /* query rows one attention dispatch takes */
 	struct vk_buffer rope_table;         /* [rope_cap][n_rot / 2] (cos, sin), host-visible */
 	int rope_cap, rope_upto;             /* positions below rope_upto are in rope_table */
 	struct rope_params rope;             /* what rope_table was computed for */
@@ -46,7 +47,8 @@ enum { SELFTEST_UNKNOWN, SELFTEST_PASSED, SELFTEST_FAILED };
 
 /* Threads per weight row in matmul.comp (its PER_ROW). */
 #define MATMUL_PER_ROW 16
-/* Query rows whose attention scores one dispatch keeps in the scratch. */
+/* Query rows whose attention scores one dispatch keeps in the scratch, at
+ * most (fewer when the scratch would be larger than one binding sees). */
 #define ATTN_ROWS 8
 /* Bytes copied through the staging buffer at a time. */
 #define STAGING_BYTES (16u << 20)
@@ -202,7 +204,13 @@ static int vkb_kv_init(struct backend *be, int n_layer, int n_ctx, int kv_dim, i
 		if (vk_buffer_init(&b->vk, &b->k_cache[l], layer_bytes, false) < 0 ||
 		    vk_buffer_init(&b->vk, &b->v_cache[l], layer_bytes, false) < 0)
 			return error_prefix("the KV cache: ");
-	if (vk_buffer_init(&b->vk, &b->scores, (VkDeviceSize)ATTN_ROWS * n_head * n_ctx * sizeof(float), false) < 0)
+	uint64_t row_scores = (uint64_t)n_head * (uint64_t)n_ctx * sizeof(float);
+	uint64_t fit = b->vk.info.max_buffer_range / row_scores;
+	b->attn_rows = fit < ATTN_ROWS ? (int)fit : ATTN_ROWS;
+	if (b->attn_rows < 1)
+		return error("Vulkan: the attention scores of %d positions are larger than this device binds; "
+			     "try a smaller --ctx-size", n_ctx);
+	if (vk_buffer_init(&b->vk, &b->scores, (VkDeviceSize)b->attn_rows * row_scores, false) < 0)
 		return error_prefix("attention scratch: ");
 	b->n_ctx = n_ctx;
 	b->kv_dim = kv_dim;
@@ -445,7 +453,7 @@ static void vkb_attention(struct backend *be, struct backend_buffer *dst, const 
 	struct vk_binding bind[VK_BINDINGS] = {
 		whole(&b->k_cache[layer]), of(q), of(dst), whole(&b->v_cache[layer]), whole(&b->scores),
 	};
-	for (int r0 = 0; r0 < n_rows; r0 += ATTN_ROWS) {
+	for (int r0 = 0; r0 < n_rows; r0 += b->attn_rows) {
 		struct {
 			uint32_t n_head, n_head_kv, head_dim, kv_dim;
 			uint32_t pos0, q_stride, o_stride, n_ctx, r0;
@@ -453,7 +461,7 @@ static void vkb_attention(struct backend *be, struct backend_buffer *dst, const 
 		} push = { (uint32_t)n_head, (uint32_t)n_head_kv, (uint32_t)head_dim, (uint32_t)b->kv_dim,
 			   (uint32_t)pos0, (uint32_t)q->cols, (uint32_t)dst->cols, (uint32_t)b->n_ctx, (uint32_t)r0,
 			   scale };
-		int rows = n_rows - r0 < ATTN_ROWS ? n_rows - r0 : ATTN_ROWS;
+		int rows = n_rows - r0 < b->attn_rows ? n_rows - r0 : b->attn_rows;
 		vk_dispatch(&b->vk, p, bind, &push, sizeof push, (uint32_t)n_head, (uint32_t)rows, 1);
 	}
 }

@@ -30,6 +30,11 @@ vg "$NIBBLE" run -m "$M/stories260K.gguf" -p "Once upon a time" -n 24 --temp 0.8
 ok $([ $rc = 0 ]; echo $?) "nibble run is clean under valgrind"
 vg "$NIBBLE" run -m "$M/tiny256-Q4_0.gguf" -p "Hello" -n 4 --temp 0
 ok $([ $rc = 0 ]; echo $?) "nibble run on Q4_0/Q6_K weights is clean under valgrind"
+if "$NIBBLE" devices 2>/dev/null | grep -q '^Vulkan device 0: '; then
+	XDG_CACHE_HOME="$TMP/cache" vg "$NIBBLE" run -m "$M/stories260K.gguf" -p "Once upon a time" -n 8 --temp 0 \
+		--backend vulkan
+	ok $([ $rc = 0 ]; echo $?) "nibble run on the Vulkan backend is clean under valgrind"
+fi
 printf 'Hi\n/stats\nHow are you?\n/quit\n' >"$TMP/in.txt"
 vg "$NIBBLE" chat -m "$M/stories260K.gguf" --plain -n 8 <"$TMP/in.txt"
 ok $([ $rc = 0 ]; echo $?) "nibble chat is clean under valgrind"
