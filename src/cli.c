@@ -88,7 +88,8 @@ void cli_backend_report(const struct context *ctx, bool verbose)
 		fprintf(stderr, "nibble: warning: %s\n", warning);
 }
 
-int cli_backend(const char *cmd, const char *arg, const char **out)
+/* --backend's value: auto, cpu or vulkan; otherwise a usage error. */
+static int cli_backend(const char *cmd, const char *arg, const char **out)
 {
 	if (strcmp(arg, "auto") && strcmp(arg, "cpu") && strcmp(arg, "vulkan"))
 		return cli_usage(cmd, "--backend: expected auto, cpu or vulkan, got '%s'", arg);
@@ -96,7 +97,8 @@ int cli_backend(const char *cmd, const char *arg, const char **out)
 	return 0;
 }
 
-int cli_gpu_layers(const char *cmd, const char *arg, int *out)
+/* --gpu-layers's value: a count or auto, as context_params.gpu_layers. */
+static int cli_gpu_layers(const char *cmd, const char *arg, int *out)
 {
 	int64_t v;
 	if (!strcmp(arg, "auto")) {
@@ -106,6 +108,26 @@ int cli_gpu_layers(const char *cmd, const char *arg, int *out)
 	if (cli_int(cmd, "--gpu-layers", arg, 0, 1 << 20, &v))
 		return EXIT_USAGE;
 	*out = v == 0 ? GPU_LAYERS_NONE : (int)v;
+	return 0;
+}
+
+int cli_context_option(const char *cmd, int opt, const char *arg, struct context_params *cp)
+{
+	int64_t v;
+	switch (opt) {
+	case 't':
+		if (cli_int(cmd, "--threads", arg, 1, 1024, &v))
+			return -1;
+		cp->n_threads = (int)v;
+		return 1;
+	case OPT_BACKEND:
+		return cli_backend(cmd, arg, &cp->backend) ? -1 : 1;
+	case OPT_DEVICE:
+		cp->device = arg;
+		return 1;
+	case OPT_GPU_LAYERS:
+		return cli_gpu_layers(cmd, arg, &cp->gpu_layers) ? -1 : 1;
+	}
 	return 0;
 }
 
@@ -125,25 +147,13 @@ int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_o
 	case 'c':
 		if (cli_int(cmd, "--ctx-size", arg, 1, 1 << 24, &v))
 			return -1;
-		o->n_ctx = (uint32_t)v;
-		return 1;
-	case 't':
-		if (cli_int(cmd, "--threads", arg, 1, 1024, &v))
-			return -1;
-		o->n_threads = (int)v;
+		o->ctx.n_ctx = (uint32_t)v;
 		return 1;
 	case 'v':
 		o->verbose = true;
 		return 1;
-	case OPT_BACKEND:
-		return cli_backend(cmd, arg, &o->backend) ? -1 : 1;
-	case OPT_DEVICE:
-		o->device = arg;
-		return 1;
-	case OPT_GPU_LAYERS:
-		return cli_gpu_layers(cmd, arg, &o->gpu_layers) ? -1 : 1;
 	}
-	return 0;
+	return cli_context_option(cmd, opt, arg, &o->ctx);
 }
 
 int cli_sampling_option(const char *cmd, int opt, const char *arg, struct sampling_opts *so)
@@ -231,12 +241,7 @@ int cli_prompt_session_open(const struct prompt_opts *o, size_t reserve, struct 
 	s->model = cli_load_model(o->model_path, MODEL_LOAD_FULL);
 	if (!s->model)
 		return EXIT_RUNTIME;
-	struct context_params cp = { .n_ctx = o->n_ctx,
-				     .n_threads = o->n_threads,
-				     .backend = o->backend,
-				     .device = o->device,
-				     .gpu_layers = o->gpu_layers };
-	s->ctx = context_init(s->model, &cp);
+	s->ctx = context_init(s->model, &o->ctx);
 	cli_backend_report(s->ctx, o->verbose);
 	if (s->ctx)
 		s->tokens = prompt_tokens(o, s->model, &s->n_tokens);

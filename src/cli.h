@@ -26,10 +26,6 @@ int cli_bad_option(const char *cmd, char **argv, int optopt_c, bool missing_arg)
 
 /* On stderr: the backend and why (when verbose), and always its warning. */
 void cli_backend_report(const struct context *ctx, bool verbose);
-/* --backend's value: auto, cpu or vulkan; otherwise a usage error. */
-int cli_backend(const char *cmd, const char *arg, const char **out);
-/* --gpu-layers's value: a count or auto, as context_params.gpu_layers. */
-int cli_gpu_layers(const char *cmd, const char *arg, int *out);
 /* Option values: a usage error naming the option when out of range. */
 int cli_int(const char *cmd, const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out);
 int cli_float(const char *cmd, const char *opt, const char *arg, double min, double max, float *out);
@@ -44,16 +40,16 @@ struct prompt_opts {
 	const char *model_path;
 	const char *prompt;      /* -p TEXT */
 	const char *prompt_file; /* -f FILE ("-": stdin) */
-	uint32_t n_ctx;          /* 0: the model's default */
-	int n_threads;           /* 0: physical cores */
-	const char *backend;     /* --backend: auto, cpu or vulkan (NULL: auto) */
-	const char *device;      /* --device: a Vulkan device index or name */
-	int gpu_layers;          /* --gpu-layers, as context_params has it */
+	struct context_params ctx; /* -c -t --backend --device --gpu-layers */
 	bool verbose;
 };
 
-/* Handles -m -p -f -c -t -v --backend --device.  Returns 1 when opt was one of them, 0 when it
- * was not, -1 when its value was bad (a usage error was printed). */
+/* Handles -t --backend --device --gpu-layers, which every command that
+ * makes a context takes, into cp.  Returns 1 when opt was one of them, 0
+ * when it was not, -1 when its value was bad (a usage error was printed). */
+int cli_context_option(const char *cmd, int opt, const char *arg, struct context_params *cp);
+
+/* Handles -m -p -f -c -v and cli_context_option's, like it. */
 int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_opts *o);
 #define PROMPT_SHORT_OPTS "m:p:f:c:t:v"
 #define PROMPT_LONG_OPTS                                                   \

@@ -42,11 +42,11 @@ static const char bench_usage[] =
 enum { OPT_JSON = OPT_COMMAND_FIRST };
 
 struct bench_args {
-	const char *model, *backend, *device;
-	int gpu_layers;
+	const char *model;
+	struct context_params run; /* -t --backend --device --gpu-layers */
 	const char *backend_shown; /* "CPU" or "Vulkan", as llama-bench names them */
 	const char *device_shown, *reason; /* the context's backend and why */
-	int n_prompt, n_gen, reps, n_threads;
+	int n_prompt, n_gen, reps;
 	bool json;
 };
 
@@ -229,7 +229,7 @@ static void print_json(const struct bench_args *a, const struct model *m, const 
 		json_object_object_add(o, "model_type", json_object_new_string(type));
 		json_object_object_add(o, "model_size", json_object_new_int64((int64_t)m->weight_bytes));
 		json_object_object_add(o, "model_n_params", json_object_new_int64((int64_t)n_params));
-		json_object_object_add(o, "n_threads", json_object_new_int(a->n_threads));
+		json_object_object_add(o, "n_threads", json_object_new_int(a->run.n_threads));
 		json_object_object_add(o, "n_prompt", json_object_new_int(r->n_prompt));
 		json_object_object_add(o, "n_gen", json_object_new_int(r->n_gen));
 		json_object_object_add(o, "test_time", json_object_new_string(r->time));
@@ -275,7 +275,7 @@ static void print_table(const struct bench_args *a, const struct model *m, const
 		snprintf(speed, sizeof speed, "%.2f ± %.2f", avg, sd);
 		/* "±" is two bytes for one column */
 		printf("| %-28s | %12s | %-14s | %-7s | %7d | %6s | %19s |\n", file, size, short_type, a->backend_shown,
-		       a->n_threads, test, speed);
+		       a->run.n_threads, test, speed);
 		free(ts);
 	}
 	struct rusage ru;
@@ -290,13 +290,12 @@ static int bench(struct bench_args *a)
 	struct model *m = cli_load_model(a->model, MODEL_LOAD_FULL);
 	if (!m)
 		return EXIT_RUNTIME;
-	if (a->n_threads <= 0)
-		a->n_threads = cpu_physical_cores();
+	if (a->run.n_threads <= 0)
+		a->run.n_threads = cpu_physical_cores();
 	int longest = a->n_prompt > a->n_gen ? a->n_prompt : a->n_gen;
-	struct context_params cp = {
-		.n_ctx = (uint32_t)longest, .n_threads = a->n_threads, .n_batch = a->n_prompt > 0 ? a->n_prompt : 1,
-		.backend = a->backend, .device = a->device, .gpu_layers = a->gpu_layers,
-	};
+	struct context_params cp = a->run;
+	cp.n_ctx = (uint32_t)longest;
+	cp.n_batch = a->n_prompt > 0 ? a->n_prompt : 1;
 	struct context *ctx = context_init(m, &cp);
 	struct bench_result res[2] = { { .n_prompt = a->n_prompt }, { .n_gen = a->n_gen } };
 	int n_res = 0, rc = EXIT_RUNTIME;
@@ -361,6 +360,11 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 	opterr = 0;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":m:p:n:r:t:h", long_opts, NULL)) != -1) {
+		int taken = cli_context_option("bench", opt, optarg, &a->run);
+		if (taken < 0)
+			return EXIT_USAGE;
+		if (taken)
+			continue;
 		switch (opt) {
 		case 'm':
 			a->model = optarg;
@@ -379,22 +383,6 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 			if (cli_int("bench", "--repetitions", optarg, 1, 1000, &v))
 				return EXIT_USAGE;
 			a->reps = (int)v;
-			break;
-		case 't':
-			if (cli_int("bench", "--threads", optarg, 1, 1024, &v))
-				return EXIT_USAGE;
-			a->n_threads = (int)v;
-			break;
-		case OPT_BACKEND:
-			if (cli_backend("bench", optarg, &a->backend))
-				return EXIT_USAGE;
-			break;
-		case OPT_DEVICE:
-			a->device = optarg;
-			break;
-		case OPT_GPU_LAYERS:
-			if (cli_gpu_layers("bench", optarg, &a->gpu_layers))
-				return EXIT_USAGE;
 			break;
 		case OPT_JSON:
 			a->json = true;
@@ -419,7 +407,9 @@ int cmd_bench(int argc, char **argv)
 	int rc = cli_settings(&st);
 	if (rc != EXIT_OK)
 		return rc;
-	struct bench_args a = { .n_prompt = 64, .n_gen = 32, .reps = 5, .n_threads = st.threads, .backend = st.backend };
+	struct bench_args a = {
+		.n_prompt = 64, .n_gen = 32, .reps = 5, .run = { .n_threads = st.threads, .backend = st.backend }
+	};
 	rc = parse_args(argc, argv, &a);
 	if (rc == PROCEED && !(a.model = cli_model_arg("bench", a.model, &st)))
 		rc = EXIT_USAGE;

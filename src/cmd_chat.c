@@ -191,11 +191,7 @@ static int full_screen(struct chat_args *a, const struct chat_options *co, const
 	const char *no_color = getenv("NO_COLOR");
 	struct tui_options to = {
 		.engine = { .model_path = path,
-			    .ctx = { .n_ctx = a->po.n_ctx,
-				     .n_threads = a->po.n_threads,
-				     .backend = a->po.backend,
-				     .device = a->po.device,
-				     .gpu_layers = a->po.gpu_layers },
+			    .ctx = a->po.ctx,
 			    .chat = *co,
 			    .system = system,
 			    .resume = resume,
@@ -217,12 +213,7 @@ static int line_mode(struct chat_args *a, const struct chat_options *co, const c
 	int rc = EXIT_RUNTIME;
 	if (!m)
 		goto done;
-	struct context_params cp = { .n_ctx = a->po.n_ctx,
-				     .n_threads = a->po.n_threads,
-				     .backend = a->po.backend,
-				     .device = a->po.device,
-				     .gpu_layers = a->po.gpu_layers };
-	if (!(ctx = context_init(m, &cp)) || !(c = chat_init(m, ctx, co, system))) {
+	if (!(ctx = context_init(m, &a->po.ctx)) || !(c = chat_init(m, ctx, co, system))) {
 		cli_fail("%s", error_message());
 		goto done;
 	}
@@ -278,7 +269,7 @@ int cmd_chat(int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	struct chat_args a = {
-		.po = { .n_ctx = st.ctx, .n_threads = st.threads, .backend = st.backend },
+		.po = { .ctx = { .n_ctx = st.ctx, .n_threads = st.threads, .backend = st.backend } },
 		.so = { .params = st.sampling },
 		.co = { .n_predict = -1, .chat_template = st.chat_template },
 		.system = st.system,

@@ -37,9 +37,9 @@ static const char perplexity_usage[] =
 enum { OPT_KL_BASE = OPT_COMMAND_FIRST };
 
 struct ppl_args {
-	const char *model, *base, *text, *backend, *device;
-	int gpu_layers;
-	int n_ctx, n_batch, n_threads;
+	const char *model, *base, *text;
+	struct context_params run; /* -t --backend --device --gpu-layers */
+	int n_ctx, n_batch;
 };
 
 /* Sums over the scored positions, as llama.cpp keeps them. */
@@ -186,12 +186,9 @@ static int perplexity(const struct ppl_args *a)
 		fprintf(stderr, "nibble: warning: windows of %d tokens are longer than the model's training context (%u)\n",
 			a->n_ctx, m->hp.n_ctx_train);
 
-	struct context_params cp = { .n_ctx = (uint32_t)a->n_ctx,
-				     .n_threads = a->n_threads,
-				     .n_batch = a->n_batch,
-				     .backend = a->backend,
-				     .device = a->device,
-				     .gpu_layers = a->gpu_layers };
+	struct context_params cp = a->run;
+	cp.n_ctx = (uint32_t)a->n_ctx;
+	cp.n_batch = a->n_batch;
 	if (!(ctx = context_init(m, &cp)) || (base && !(base_ctx = context_init(base, &cp)))) {
 		cli_fail("%s", error_message());
 		goto done;
@@ -268,6 +265,11 @@ static int parse_args(int argc, char **argv, struct ppl_args *a)
 	opterr = 0;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":m:f:c:b:t:h", long_opts, NULL)) != -1) {
+		int taken = cli_context_option("perplexity", opt, optarg, &a->run);
+		if (taken < 0)
+			return EXIT_USAGE;
+		if (taken)
+			continue;
 		switch (opt) {
 		case 'm':
 			a->model = optarg;
@@ -286,24 +288,8 @@ static int parse_args(int argc, char **argv, struct ppl_args *a)
 				return EXIT_USAGE;
 			a->n_batch = (int)v;
 			break;
-		case 't':
-			if (cli_int("perplexity", "--threads", optarg, 1, 1024, &v))
-				return EXIT_USAGE;
-			a->n_threads = (int)v;
-			break;
 		case OPT_KL_BASE:
 			a->base = optarg;
-			break;
-		case OPT_BACKEND:
-			if (cli_backend("perplexity", optarg, &a->backend))
-				return EXIT_USAGE;
-			break;
-		case OPT_DEVICE:
-			a->device = optarg;
-			break;
-		case OPT_GPU_LAYERS:
-			if (cli_gpu_layers("perplexity", optarg, &a->gpu_layers))
-				return EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(perplexity_usage, stdout);
@@ -325,7 +311,7 @@ int cmd_perplexity(int argc, char **argv)
 	int rc = cli_settings(&st);
 	if (rc != EXIT_OK)
 		return rc;
-	struct ppl_args a = { .n_ctx = 512, .n_threads = st.threads, .backend = st.backend };
+	struct ppl_args a = { .n_ctx = 512, .run = { .n_threads = st.threads, .backend = st.backend } };
 	rc = parse_args(argc, argv, &a);
 	if (rc == PROCEED && !(a.model = cli_model_arg("perplexity", a.model, &st)))
 		rc = EXIT_USAGE;

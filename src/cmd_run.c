@@ -190,7 +190,7 @@ int cmd_run(int argc, char **argv)
 	int rc = cli_settings(&st);
 	if (rc != EXIT_OK)
 		return rc;
-	struct run_args a = { .po = { .n_ctx = st.ctx, .n_threads = st.threads, .backend = st.backend },
+	struct run_args a = { .po = { .ctx = { .n_ctx = st.ctx, .n_threads = st.threads, .backend = st.backend } },
 			      .so = { .params = st.sampling },
 			      .n_predict = -1 };
 	rc = parse_args(argc, argv, &a);
