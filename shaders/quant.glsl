@@ -24,6 +24,9 @@ layout(constant_id = 1) const uint TYPE = 0;
 #define GGML_IQ4_XS 23
 #define GGML_BF16 30
 
+// rows of single weights, which need not fill their last unit of 32
+const bool FLOAT_ROWS = TYPE == GGML_F32 || TYPE == GGML_F16 || TYPE == GGML_BF16;
+
 // block sizes in bytes, and field offsets (d first unless said otherwise)
 #define Q4_0_BYTES 18
 #define Q4_0_QS 2
@@ -137,8 +140,8 @@ void dequant_part(uint row, uint n, uint u, uint k, out float w[8], out uint a0,
 {
 	a0 = 8u * k;
 	a1 = a0 + 4u;
-	if (TYPE == GGML_F32 || TYPE == GGML_F16 || TYPE == GGML_BF16) {
-		for (uint j = 0u; j < 8u; j++) {
+	if (FLOAT_ROWS) {
+		[[unroll]] for (uint j = 0u; j < 8u; j++) {
 			uint i = 32u * u + 8u * k + j;
 			if (i >= n)
 				w[j] = 0.0;
@@ -179,7 +182,7 @@ void dequant_part(uint row, uint n, uint u, uint k, out float w[8], out uint a0,
 			qh = w_u32(b + (one ? Q5_1_QH : Q5_0_QH)) >> (4u * k);
 			q = w_u32(b + (one ? Q5_1_QS : Q5_0_QS) + 4u * k);
 		}
-		for (uint j = 0u; j < 4u; j++) {
+		[[unroll]] for (uint j = 0u; j < 4u; j++) {
 			uint lo = (q >> (8u * j)) & 15u, hi = (q >> (8u * j + 4u)) & 15u;
 			if (TYPE == GGML_IQ4_NL || TYPE == GGML_IQ4_XS) {
 				w[j] = d * IQ4_VALUES[lo];
@@ -195,7 +198,7 @@ void dequant_part(uint row, uint n, uint u, uint k, out float w[8], out uint a0,
 		uint b = row + u * Q8_0_BYTES;
 		float d = w_f16(b);
 		uint v0 = w_u32(b + Q8_0_QS + 8u * k), v1 = w_u32(b + Q8_0_QS + 8u * k + 4u);
-		for (uint j = 0u; j < 8u; j++)
+		[[unroll]] for (uint j = 0u; j < 8u; j++)
 			w[j] = d * float(int(byte_of(v0, v1, j) << 24) >> 24);
 	} else if (TYPE == GGML_Q2_K || TYPE == GGML_Q3_K) {
 		bool three = TYPE == GGML_Q3_K;
@@ -213,7 +216,7 @@ void dequant_part(uint row, uint n, uint u, uint k, out float w[8], out uint a0,
 			dl = w_f16(b + Q2_K_D) * float(sc & 15u);
 			ml = w_f16(b + Q2_K_DMIN) * float(sc >> 4);
 		}
-		for (uint j = 0u; j < 8u; j++) {
+		[[unroll]] for (uint j = 0u; j < 8u; j++) {
 			int q = int((byte_of(v0, v1, j) >> shift) & 3u);
 			if (three)
 				q -= ((byte_of(h0, h1, j) >> s) & 1u) != 0u ? 0 : 4;
@@ -231,7 +234,7 @@ void dequant_part(uint row, uint n, uint u, uint k, out float w[8], out uint a0,
 			h0 = w_u32(b + Q5_K_QH + 8u * k);
 			h1 = w_u32(b + Q5_K_QH + 8u * k + 4u);
 		}
-		for (uint j = 0u; j < 8u; j++) {
+		[[unroll]] for (uint j = 0u; j < 8u; j++) {
 			uint q = (byte_of(v0, v1, j) >> shift) & 15u;
 			if (five)
 				q |= ((byte_of(h0, h1, j) >> s) & 1u) << 4;
@@ -245,7 +248,7 @@ void dequant_part(uint row, uint n, uint u, uint k, out float w[8], out uint a0,
 		uint v0 = w_u32(ql), v1 = w_u32(ql + 4u), h0 = w_u32(qh), h1 = w_u32(qh + 4u);
 		uint shift = 4u * (quarter >> 1);
 		float dl = w_f16(b + Q6_K_D) * float(w_i8(b + Q6_K_SCALES + 8u * n6 + 2u * quarter + (k >> 1)));
-		for (uint j = 0u; j < 8u; j++) {
+		[[unroll]] for (uint j = 0u; j < 8u; j++) {
 			int q = int(((byte_of(v0, v1, j) >> shift) & 15u) | (((byte_of(h0, h1, j) >> (2u * quarter)) & 3u) << 4));
 			w[j] = dl * float(q - 32);
 		}

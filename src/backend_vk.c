@@ -45,8 +45,12 @@ struct vk_backend {
 /* A weight type's shaders on this device, driver and nibble version. */
 enum { SELFTEST_UNKNOWN, SELFTEST_PASSED, SELFTEST_FAILED };
 
-/* Threads per weight row in matmul.comp (its PER_ROW). */
-#define MATMUL_PER_ROW 16
+/* Activation rows one workgroup of matmul.glsl takes (its ROWS); longer
+ * batches go to matmul_tiled.comp, whose tiles are TILE_OUT weight rows by
+ * TILE_ROWS activation rows. */
+#define MATMUL_ROWS 8
+#define TILE_OUT 64
+#define TILE_ROWS 32
 /* Query rows whose attention scores one dispatch keeps in the scratch, at
  * most (fewer when the scratch would be larger than one binding sees). */
 #define ATTN_ROWS 8
@@ -289,7 +293,12 @@ static void vkb_rms_norm(struct backend *be, struct backend_buffer *dst, const s
 static void record_matmul(struct vk_backend *b, struct backend_buffer *dst, const struct weight *w,
 			  const struct vk_buffer *wb, const struct backend_buffer *src, int n_rows)
 {
-	VkPipeline p = vk_pipeline(&b->vk, VK_SHADER_MATMUL, w->type);
+	bool tiled = n_rows > MATMUL_ROWS;
+	VkPipeline p = vk_pipeline(&b->vk,
+				   tiled		 ? VK_SHADER_MATMUL_TILED :
+				   b->vk.subgroup_sum ? VK_SHADER_MATMUL_SUBGROUP :
+							VK_SHADER_MATMUL,
+				   w->type);
 	if (!p)
 		return fail(b);
 	/* rows per dispatch: as many as one binding sees, starting at offsets
@@ -313,10 +322,11 @@ static void record_matmul(struct vk_backend *b, struct backend_buffer *dst, cons
 			uint32_t n_in, n_out, n_rows, row_bytes, x_stride, y_stride, y_col;
 		} push = { (uint32_t)w->n_in, (uint32_t)rows, (uint32_t)n_rows, (uint32_t)rb, (uint32_t)src->cols,
 			   (uint32_t)dst->cols, (uint32_t)first };
-		/* the shader gives each weight row MATMUL_PER_ROW threads */
-		uint32_t gx, gy, per_group = b->vk.wg / MATMUL_PER_ROW;
+		/* the decode shaders give each weight row per_row threads */
+		uint32_t gx, gy, per_group = tiled ? TILE_OUT : b->vk.wg / b->vk.per_row;
+		uint32_t per_z = tiled ? TILE_ROWS : MATMUL_ROWS;
 		fold(b, (uint32_t)((rows + per_group - 1) / per_group), &gx, &gy);
-		vk_dispatch(&b->vk, p, bind, &push, sizeof push, gx, gy, (uint32_t)(n_rows + 7) / 8);
+		vk_dispatch(&b->vk, p, bind, &push, sizeof push, gx, gy, (uint32_t)(n_rows + per_z - 1) / per_z);
 	}
 }
 
@@ -527,12 +537,13 @@ static void vkb_read(struct backend *be, const struct backend_buffer *src, float
 /* ---- the first-use self-test ------------------------------------------------- */
 
 /* The results of earlier self-tests on this device, driver and nibble
- * version ("Q4_0 passed" lines in the cache directory). */
+ * version, and of the same matmul sums ("Q4_0 passed" lines in the cache
+ * directory). */
 static void selftest_load(struct vk_backend *b)
 {
 	char name[128];
-	snprintf(name, sizeof name, "selftest-%04x-%04x-%08x-%s.txt", b->vk.info.vendor_id, b->vk.info.device_id,
-		 b->vk.info.driver_version, PACKAGE_VERSION);
+	snprintf(name, sizeof name, "selftest-%04x-%04x-%08x-%s%s.txt", b->vk.info.vendor_id, b->vk.info.device_id,
+		 b->vk.info.driver_version, PACKAGE_VERSION, b->vk.subgroup_sum ? "" : "-shared");
 	b->selftest_path = xdg_path("XDG_CACHE_HOME", ".cache", name, true);
 	size_t len;
 	char *text = b->selftest_path ? read_file(b->selftest_path, &len) : NULL;
@@ -568,19 +579,20 @@ static void selftest_save(struct vk_backend *b)
 	strbuf_free(&text);
 }
 
-/* Whether type's matmul (of several activation rows) and get_rows give
- * the CPU reference's results on known weights. */
+/* Whether type's matmuls (decode and tiled) and get_rows give the CPU
+ * reference's results on known weights. */
 static bool selftest_run(struct vk_backend *b, uint32_t type)
 {
-	enum { N_IN = 512, N_OUT = 6, ROWS = 3 };
+	/* 3 rows take the decode shader, 12 the tiled one */
+	enum { N_IN = 512, N_OUT = 6, FEW = 3, MANY = 12 };
 	size_t rb = quant_row_bytes(type, N_IN);
 	float *f = xmalloc(N_IN * N_OUT * sizeof *f), *deq = xmalloc(N_IN * N_OUT * sizeof *deq);
-	float *x = xmalloc(N_IN * ROWS * sizeof *x), *y = xmalloc(N_OUT * ROWS * sizeof *y);
+	float *x = xmalloc(N_IN * MANY * sizeof *x), *y = xmalloc(N_OUT * (FEW + MANY) * sizeof *y);
 	float *rows = xmalloc(2 * N_IN * sizeof *rows);
 	uint8_t *q = xmalloc(rb * N_OUT);
 	for (int i = 0; i < N_IN * N_OUT; i++)
 		f[i] = sinf(0.37f * (float)i) + 0.3f * cosf(1.7f * (float)i);
-	for (int i = 0; i < N_IN * ROWS; i++)
+	for (int i = 0; i < N_IN * MANY; i++)
 		x[i] = cosf(0.61f * (float)i);
 	for (int r = 0; r < N_OUT; r++) {
 		quant_quantize(type, f + r * N_IN, q + r * rb, N_IN);
@@ -588,26 +600,31 @@ static bool selftest_run(struct vk_backend *b, uint32_t type)
 	}
 	struct weight w = { .type = type, .n_in = N_IN, .n_out = N_OUT, .row_bytes = rb, .data = q };
 	struct vk_buffer wb = { 0 };
-	struct backend_buffer *bx = vkb_buffer_new(&b->base, N_IN, ROWS, false);
-	struct backend_buffer *by = vkb_buffer_new(&b->base, N_OUT, ROWS, true);
+	struct backend_buffer *bx = vkb_buffer_new(&b->base, N_IN, MANY, false);
+	struct backend_buffer *few = vkb_buffer_new(&b->base, N_OUT, FEW, true);
+	struct backend_buffer *many = vkb_buffer_new(&b->base, N_OUT, MANY, true);
 	struct backend_buffer *be = vkb_buffer_new(&b->base, N_IN, 2, true);
 	static const int32_t ids[2] = { N_OUT - 1, 1 };
 	bool passed = false;
-	if (bx && by && be && upload_buffer(b, q, rb * N_OUT, &wb) == 0) {
-		vkb_write(&b->base, bx, x, ROWS);
-		record_matmul(b, by, &w, &wb, bx, ROWS);
+	if (bx && few && many && be && upload_buffer(b, q, rb * N_OUT, &wb) == 0) {
+		vkb_write(&b->base, bx, x, MANY);
+		record_matmul(b, few, &w, &wb, bx, FEW);
+		record_matmul(b, many, &w, &wb, bx, MANY);
 		record_get_rows(b, be, &w, &wb, ids, 2);
 		if (vk_submit(&b->vk) == 0) {
-			vkb_read(&b->base, by, y, ROWS);
+			vkb_read(&b->base, few, y, FEW);
+			vkb_read(&b->base, many, y + N_OUT * FEW, MANY);
 			vkb_read(&b->base, be, rows, 2);
 			if (selftest_spoiled(type))
 				y[0] += 1.0f;
+			/* y holds FEW rows, then MANY rows, of the same x */
 			double err = 0, big = 1e-30;
-			for (int r = 0; r < ROWS; r++)
+			for (int r = 0; r < FEW + MANY; r++)
 				for (int o = 0; o < N_OUT; o++) {
+					const float *xr = x + (r < FEW ? r : r - FEW) * N_IN;
 					double ref = 0;
 					for (int i = 0; i < N_IN; i++)
-						ref += (double)deq[o * N_IN + i] * x[r * N_IN + i];
+						ref += (double)deq[o * N_IN + i] * xr[i];
 					err = fmax(err, fabs(y[r * N_OUT + o] - ref));
 					big = fmax(big, fabs(ref));
 				}
@@ -617,7 +634,8 @@ static bool selftest_run(struct vk_backend *b, uint32_t type)
 	}
 	vk_buffer_free(&b->vk, &wb);
 	vkb_buffer_free(&b->base, bx);
-	vkb_buffer_free(&b->base, by);
+	vkb_buffer_free(&b->base, few);
+	vkb_buffer_free(&b->base, many);
 	vkb_buffer_free(&b->base, be);
 	free(f);
 	free(deq);

@@ -17,9 +17,10 @@
 
 static const char devices_usage[] =
 	"Usage: nibble devices\n"
-	"List the Vulkan devices (name, type, driver, memory, subgroup size, fp16\n"
-	"and int8 support) and the CPU (model, cores, vector features), and say\n"
-	"which one --backend auto uses and why a device would not be used.\n"
+	"List the Vulkan devices (name, type, driver, memory, subgroup size and\n"
+	"shuffles, fp16 and int8 support) and the CPU (model, cores, vector\n"
+	"features), and say which one --backend auto uses and why a device would\n"
+	"not be used.\n"
 	"\n"
 	"  -h, --help           show this help\n";
 
@@ -93,9 +94,9 @@ int cmd_devices(int argc, char **argv)
 		printf("Vulkan device %d: %s\n", i, d[i].name);
 		printf("     type: %s; driver: %s; Vulkan %u.%u\n", d[i].type, d[i].driver,
 		       VK_API_VERSION_MAJOR(d[i].api_version), VK_API_VERSION_MINOR(d[i].api_version));
-		printf("     memory: %s; subgroup size: %u; fp16: %s; int8: %s\n",
-		       format_bytes(d[i].memory, mem, sizeof mem), d[i].subgroup_size, d[i].fp16 ? "yes" : "no",
-		       d[i].int8 ? "yes" : "no");
+		printf("     memory: %s; subgroup size: %u, shuffles: %s; fp16: %s; int8: %s\n",
+		       format_bytes(d[i].memory, mem, sizeof mem), d[i].subgroup_size,
+		       d[i].subgroup_shuffle ? "yes" : "no", d[i].fp16 ? "yes" : "no", d[i].int8 ? "yes" : "no");
 		if (d[i].unusable[0])
 			printf("     not used: %s\n", d[i].unusable);
 		else if (!d[i].hardware)

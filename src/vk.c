@@ -14,6 +14,12 @@
 static const uint32_t spv_matmul[] =
 #include "shaders/matmul.inc"
 	;
+static const uint32_t spv_matmul_subgroup[] =
+#include "shaders/matmul_subgroup.inc"
+	;
+static const uint32_t spv_matmul_tiled[] =
+#include "shaders/matmul_tiled.inc"
+	;
 static const uint32_t spv_get_rows[] =
 #include "shaders/get_rows.inc"
 	;
@@ -39,8 +45,11 @@ static const uint32_t spv_add[] =
 static const struct {
 	const uint32_t *code;
 	size_t size;
+	uint32_t wg; /* threads per workgroup when the shader fixes it */
 } shaders[VK_SHADER_COUNT] = {
 	[VK_SHADER_MATMUL] = { spv_matmul, sizeof spv_matmul },
+	[VK_SHADER_MATMUL_SUBGROUP] = { spv_matmul_subgroup, sizeof spv_matmul_subgroup },
+	[VK_SHADER_MATMUL_TILED] = { spv_matmul_tiled, sizeof spv_matmul_tiled, 64 },
 	[VK_SHADER_GET_ROWS] = { spv_get_rows, sizeof spv_get_rows },
 	[VK_SHADER_RMS_NORM] = { spv_rms_norm, sizeof spv_rms_norm },
 	[VK_SHADER_ROPE] = { spv_rope, sizeof spv_rope },
@@ -86,7 +95,8 @@ static int instance_create(VkInstance *out)
 		.pApplicationName = "nibble",
 		.applicationVersion = 1,
 		.pEngineName = "nibble",
-		.apiVersion = VK_API_VERSION_1_1,
+		/* 1.1 is needed; 1.3 devices also get full subgroups */
+		.apiVersion = VK_API_VERSION_1_3,
 	};
 	VkInstanceCreateInfo ci = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
 	VkResult r = vkCreateInstance(&ci, NULL, out);
@@ -142,8 +152,12 @@ static void describe(VkPhysicalDevice pd, struct vk_device_info *d)
 		sub.pNext = NULL;
 	vkGetPhysicalDeviceProperties2(pd, &p);
 
+	VkPhysicalDeviceSubgroupSizeControlFeatures size_control = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES
+	};
 	VkPhysicalDeviceShaderFloat16Int8Features f16 = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+		.pNext = base.apiVersion >= VK_API_VERSION_1_3 ? &size_control : NULL
 	};
 	VkPhysicalDeviceFeatures2 f = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
 					.pNext = has_driver_props ? &f16 : NULL };
@@ -163,6 +177,11 @@ static void describe(VkPhysicalDevice pd, struct vk_device_info *d)
 	d->driver_version = p.properties.driverVersion;
 	d->api_version = p.properties.apiVersion;
 	d->subgroup_size = sub.subgroupSize;
+	/* shuffles need every lane of a weight row in one subgroup, which only
+	 * full subgroups (Vulkan 1.3) promise */
+	d->subgroup_shuffle = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+			      (sub.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) &&
+			      size_control.computeFullSubgroups;
 	d->fp16 = f16.shaderFloat16;
 	d->int8 = f16.shaderInt8;
 	d->max_buffer_range = p.properties.limits.maxStorageBufferRange;
@@ -421,6 +440,13 @@ int vk_open(struct vk *vk, int index)
 				 !(vk->info.subgroup_size & (vk->info.subgroup_size - 1)) ?
 			 vk->info.subgroup_size :
 			 64;
+	/* NIBBLE_VK_NO_SUBGROUPS=1 takes the shared-memory sums instead, to
+	 * test them on a device with shuffles or to avoid a driver's bugs */
+	uint32_t sg = vk->info.subgroup_size;
+	const char *no_subgroups = getenv("NIBBLE_VK_NO_SUBGROUPS");
+	vk->subgroup_sum = vk->info.subgroup_shuffle && sg >= 8 && !(sg & (sg - 1)) && vk->wg % sg == 0 &&
+			   !(no_subgroups && *no_subgroups && strcmp(no_subgroups, "0"));
+	vk->per_row = vk->subgroup_sum && sg < 16 ? sg : 16;
 	vkGetPhysicalDeviceMemoryProperties(vk->phys, &vk->mem_props);
 	vk->queue_family = (uint32_t)compute_queue_family(vk->phys);
 
@@ -429,7 +455,12 @@ int vk_open(struct vk *vk, int index)
 					.queueFamilyIndex = vk->queue_family,
 					.queueCount = 1,
 					.pQueuePriorities = &priority };
+	VkPhysicalDeviceSubgroupSizeControlFeatures full_subgroups = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES,
+		.computeFullSubgroups = VK_TRUE
+	};
 	VkDeviceCreateInfo dci = { .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+				   .pNext = vk->subgroup_sum ? &full_subgroups : NULL,
 				   .queueCreateInfoCount = 1,
 				   .pQueueCreateInfos = &qci };
 	VkResult r = vkCreateDevice(vk->phys, &dci, NULL, &vk->dev);
@@ -614,13 +645,19 @@ VkPipeline vk_pipeline(struct vk *vk, enum vk_shader s, uint32_t type)
 		vk_fail("cannot load a shader", r);
 		return VK_NULL_HANDLE;
 	}
-	/* constant 0: threads per workgroup; 1: the weight type */
-	uint32_t spec[2] = { vk->wg, type };
-	VkSpecializationMapEntry map[2] = { { 0, 0, sizeof(uint32_t) }, { 1, sizeof(uint32_t), sizeof(uint32_t) } };
-	VkSpecializationInfo si = { 2, map, sizeof spec, spec };
+	/* constant 0: threads per workgroup; 1: the weight type; 2: threads
+	 * per weight row in decode matmuls */
+	uint32_t spec[3] = { shaders[s].wg ? shaders[s].wg : vk->wg, type, vk->per_row };
+	VkSpecializationMapEntry map[3] = { { 0, 0, sizeof(uint32_t) },
+					    { 1, sizeof(uint32_t), sizeof(uint32_t) },
+					    { 2, 2 * sizeof(uint32_t), sizeof(uint32_t) } };
+	VkSpecializationInfo si = { 3, map, sizeof spec, spec };
 	VkComputePipelineCreateInfo ci = {
 		.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
 		.stage = { .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+			   .flags = s == VK_SHADER_MATMUL_SUBGROUP ?
+					    VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT :
+					    0,
 			   .stage = VK_SHADER_STAGE_COMPUTE_BIT,
 			   .module = mod,
 			   .pName = "main",

@@ -20,6 +20,7 @@ struct vk_device_info {
 	uint32_t vendor_id, device_id, driver_version, api_version;
 	uint64_t memory;  /* bytes in device-local heaps */
 	uint32_t subgroup_size;
+	bool subgroup_shuffle; /* compute shaders may shuffle within full subgroups */
 	bool fp16, int8;  /* shaderFloat16, shaderInt8 */
 	bool hardware;    /* a GPU, not a software rasterizer */
 	uint64_t max_buffer_range;  /* largest storage buffer one binding sees */
@@ -46,6 +47,8 @@ struct vk_buffer {
 /* Shader modules embedded in the binary, one per shaders/NAME.comp. */
 enum vk_shader {
 	VK_SHADER_MATMUL,
+	VK_SHADER_MATMUL_SUBGROUP,
+	VK_SHADER_MATMUL_TILED,
 	VK_SHADER_GET_ROWS,
 	VK_SHADER_RMS_NORM,
 	VK_SHADER_ROPE,
@@ -80,6 +83,8 @@ struct vk {
 	VkDeviceSize offset_align; /* minStorageBufferOffsetAlignment */
 	uint32_t max_groups[3];    /* maxComputeWorkGroupCount */
 	uint32_t wg;               /* threads per workgroup */
+	bool subgroup_sum;         /* matmuls add up through subgroup shuffles */
+	uint32_t per_row;          /* threads per weight row in decode matmuls */
 	VkCommandPool cmd_pool;
 	VkCommandBuffer cmd;
 	bool recording;

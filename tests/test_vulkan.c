@@ -112,9 +112,10 @@ static const uint32_t weight_types[] = {
 };
 
 /* matmul for n_rows activation rows and get_rows for a few ids, on a
- * matrix of `type` with n_out rows of n_in weights.  Returns the matrix,
+ * matrix of `type` with n_out rows of n_in weights; `sums` says how the
+ * decode matmul adds up (for the test names).  Returns the matrix,
  * which must outlive the backend that has a copy of it. */
-static uint8_t *check_type(struct backend *vk, uint32_t type, int64_t n_in, int64_t n_out)
+static uint8_t *check_type(struct backend *vk, uint32_t type, int64_t n_in, int64_t n_out, const char *sums)
 {
 	const struct backend_ops *op = vk->ops;
 	size_t row_bytes = quant_row_bytes(type, n_in);
@@ -133,14 +134,15 @@ static uint8_t *check_type(struct backend *vk, uint32_t type, int64_t n_in, int6
 		goto out;
 	}
 
-	enum { MAX_ROWS = 19 };
+	enum { MAX_ROWS = 40 };
 	float *x = xmalloc((size_t)(MAX_ROWS * n_in) * sizeof *x), *y = xmalloc((size_t)(MAX_ROWS * n_out) * sizeof *y);
 	float *want = xmalloc((size_t)(MAX_ROWS * n_out) * sizeof *want);
 	fill(x, (size_t)(MAX_ROWS * n_in), 1.0f);
 	struct backend_buffer *bx = op->buffer_new(vk, n_in, MAX_ROWS, false);
 	struct backend_buffer *by = op->buffer_new(vk, n_out, MAX_ROWS, true);
 	op->write(vk, bx, x, MAX_ROWS);
-	static const int rows[] = { 1, 3, 8, MAX_ROWS };
+	/* decode shaders up to 8 rows, tiles of 32 rows after */
+	static const int rows[] = { 1, 3, 8, 19, MAX_ROWS };
 	for (size_t k = 0; k < ARRAY_LEN(rows); k++) {
 		int nr = rows[k];
 		for (int r = 0; r < nr; r++)
@@ -154,7 +156,8 @@ static uint8_t *check_type(struct backend *vk, uint32_t type, int64_t n_in, int6
 		int rc = op->sync(vk);
 		op->read(vk, by, y, nr);
 		double e = rel_max(y, want, (size_t)(nr * n_out));
-		if (!ok(rc == 0 && e < 1e-5, "%s: matmul of %d rows matches the reference (%.2g)", quant_name(type), nr, e))
+		if (!ok(rc == 0 && e < 1e-5, "%s: matmul of %d rows matches the reference (%.2g, %s)", quant_name(type), nr,
+			e, sums))
 			diag("%s", rc ? error_message() : "");
 	}
 
@@ -178,6 +181,24 @@ out:
 	free(f);
 	free(deq);
 	return q;
+}
+
+/* Every weight type on backend vk: odd row counts (partial tiles and
+ * workgroups), float rows that end inside a unit of 32.  The matrices go
+ * to matrices[], to be freed after the backend, which knows them by
+ * address. */
+static void check_types(struct backend *vk, const char *sums, uint8_t *matrices[ARRAY_LEN(weight_types)])
+{
+	for (size_t i = 0; i < ARRAY_LEN(weight_types); i++) {
+		uint32_t t = weight_types[i];
+		matrices[i] = check_type(vk, t, quant_traits(t)->block_size == 1 ? 300 : 512, 67, sums);
+	}
+}
+
+static void free_matrices(uint8_t *matrices[ARRAY_LEN(weight_types)])
+{
+	for (size_t i = 0; i < ARRAY_LEN(weight_types); i++)
+		free(matrices[i]);
 }
 
 /* ---- the other ops, against the CPU backend ------------------------------------ */
@@ -302,6 +323,7 @@ int main(void)
 #ifdef HAVE_VULKAN
 	struct vk_device_info *d;
 	int n = vk_list_devices(&d), best = vk_best_device(d, n);
+	bool shuffles = best >= 0 && d[best].subgroup_shuffle;
 	free(d);
 	struct pair p = { { backend_cpu_init(1), backend_vk_init(best) } };
 	if (!ok(p.be[0] && p.be[1], "CPU and Vulkan backends start")) {
@@ -310,16 +332,21 @@ int main(void)
 	}
 	diag("device: %s", p.be[1]->description);
 	uint8_t *matrices[ARRAY_LEN(weight_types)];
-	for (size_t i = 0; i < ARRAY_LEN(weight_types); i++) {
-		uint32_t t = weight_types[i];
-		/* odd row counts; float rows that end inside a unit of 32 */
-		matrices[i] = check_type(p.be[1], t, quant_traits(t)->block_size == 1 ? 300 : 512, 67);
-	}
+	check_types(p.be[1], shuffles ? "subgroup shuffle sums" : "shared-memory sums", matrices);
 	check_ops(&p);
 	backend_free(p.be[0]);
 	backend_free(p.be[1]);
-	for (size_t i = 0; i < ARRAY_LEN(weight_types); i++)
-		free(matrices[i]);
+	free_matrices(matrices);
+	if (shuffles) {
+		/* the shared-memory sums, which devices without shuffles take */
+		setenv("NIBBLE_VK_NO_SUBGROUPS", "1", 1);
+		struct backend *vk = backend_vk_init(best);
+		if (ok(vk != NULL, "the Vulkan backend starts without subgroup shuffles")) {
+			check_types(vk, "shared-memory sums", matrices);
+			backend_free(vk);
+			free_matrices(matrices);
+		}
+	}
 #endif
 	return tap_done();
 }

@@ -24,8 +24,8 @@ if ! echo "$out" | grep -q '^Vulkan device 0: '; then
 	exit
 fi
 ok $(echo "$out" | grep -q '^     type: .*; driver: .*; Vulkan 1\.' &&
-	echo "$out" | grep -q '^     memory: .*; subgroup size: [0-9]*; fp16: \(yes\|no\); int8: \(yes\|no\)$'
-	echo $?) "devices shows each device's type, driver, memory, subgroup size, fp16 and int8"
+	echo "$out" | grep -q '^     memory: .*; subgroup size: [0-9]*, shuffles: \(yes\|no\); fp16: \(yes\|no\); int8: \(yes\|no\)$'
+	echo $?) "devices shows each device's type, driver, memory, subgroup size and shuffles, fp16 and int8"
 nib devices extra
 ok $([ $rc = 2 ] && one_line_error; echo $?) "devices with an argument: exit 2, one line"
 
