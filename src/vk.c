@@ -4,6 +4,8 @@
 
 #include "vk.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +90,22 @@ static int vk_fail(const char *what, VkResult r)
 	return error("Vulkan: %s: %s (%d)", what, vk_result_name(r), (int)r);
 }
 
-static int instance_create(VkInstance *out)
+/* One instance serves the process: listing the devices to choose one and
+ * then opening it need not load the drivers twice. */
+static VkInstance instance;
+static VkResult instance_result;
+static pthread_once_t instance_once = PTHREAD_ONCE_INIT;
+static atomic_int open_devices;
+
+/* At exit; a device still open (an exit on an error path) keeps it, as
+ * an instance must outlive its devices. */
+static void instance_destroy(void)
+{
+	if (atomic_load(&open_devices) == 0)
+		vkDestroyInstance(instance, NULL);
+}
+
+static void instance_create(void)
 {
 	VkApplicationInfo app = {
 		.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
@@ -99,10 +116,20 @@ static int instance_create(VkInstance *out)
 		.apiVersion = VK_API_VERSION_1_3,
 	};
 	VkInstanceCreateInfo ci = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
-	VkResult r = vkCreateInstance(&ci, NULL, out);
-	if (r != VK_SUCCESS)
-		return vk_fail("cannot create an instance", r);
-	return 0;
+	instance_result = vkCreateInstance(&ci, NULL, &instance);
+	if (instance_result == VK_SUCCESS)
+		atexit(instance_destroy);
+}
+
+/* The process's instance, created on first use; NULL with error(). */
+static VkInstance instance_get(void)
+{
+	pthread_once(&instance_once, instance_create);
+	if (instance_result != VK_SUCCESS) {
+		vk_fail("cannot create an instance", instance_result);
+		return VK_NULL_HANDLE;
+	}
+	return instance;
 }
 
 static const char *type_name(VkPhysicalDeviceType t)
@@ -204,23 +231,20 @@ static void describe(VkPhysicalDevice pd, struct vk_device_info *d)
 
 int vk_list_devices(struct vk_device_info **out)
 {
-	VkInstance inst;
+	VkInstance inst = instance_get();
 	*out = NULL;
-	if (instance_create(&inst) < 0)
+	if (!inst)
 		return -1;
 	uint32_t n = 0;
 	VkResult r = vkEnumeratePhysicalDevices(inst, &n, NULL);
-	if (r != VK_SUCCESS) {
-		vkDestroyInstance(inst, NULL);
+	if (r != VK_SUCCESS)
 		return vk_fail("cannot list devices", r);
-	}
 	VkPhysicalDevice *pd = xcalloc(n ? n : 1, sizeof *pd);
 	vkEnumeratePhysicalDevices(inst, &n, pd);
 	*out = xcalloc(n ? n : 1, sizeof **out);
 	for (uint32_t i = 0; i < n; i++)
 		describe(pd[i], &(*out)[i]);
 	free(pd);
-	vkDestroyInstance(inst, NULL);
 	return (int)n;
 }
 
@@ -410,16 +434,17 @@ static void cache_save(struct vk *vk)
 int vk_open(struct vk *vk, int index)
 {
 	memset(vk, 0, sizeof *vk);
-	if (instance_create(&vk->instance) < 0)
+	VkInstance inst = instance_get();
+	if (!inst)
 		return -1;
 	uint32_t n = 0;
-	vkEnumeratePhysicalDevices(vk->instance, &n, NULL);
+	vkEnumeratePhysicalDevices(inst, &n, NULL);
 	if (index < 0 || (uint32_t)index >= n) {
 		vk_close(vk);
 		return error("Vulkan: no device %d (%u found)", index, n);
 	}
 	VkPhysicalDevice *pd = xcalloc(n, sizeof *pd);
-	vkEnumeratePhysicalDevices(vk->instance, &n, pd);
+	vkEnumeratePhysicalDevices(inst, &n, pd);
 	vk->phys = pd[index];
 	free(pd);
 	describe(vk->phys, &vk->info);
@@ -468,6 +493,7 @@ int vk_open(struct vk *vk, int index)
 		vk_close(vk);
 		return vk_fail("cannot create the device", r);
 	}
+	atomic_fetch_add(&open_devices, 1);
 	vkGetDeviceQueue(vk->dev, vk->queue_family, 0, &vk->queue);
 
 	VkCommandPoolCreateInfo pci = { .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -548,9 +574,8 @@ void vk_close(struct vk *vk)
 		if (vk->cmd_pool)
 			vkDestroyCommandPool(vk->dev, vk->cmd_pool, NULL);
 		vkDestroyDevice(vk->dev, NULL);
+		atomic_fetch_sub(&open_devices, 1);
 	}
-	if (vk->instance)
-		vkDestroyInstance(vk->instance, NULL);
 	free(vk->cache_path);
 	memset(vk, 0, sizeof *vk);
 }

@@ -74,7 +74,6 @@ struct vk_set_cache;
 
 struct vk {
 	struct vk_device_info info;
-	VkInstance instance;
 	VkPhysicalDevice phys;
 	VkDevice dev;
 	VkQueue queue;
