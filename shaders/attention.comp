@@ -1,15 +1,19 @@
 #version 450
 // attention.comp - causal attention of query row r0 + y, head h (one workgroup)
 // over positions 0..pos0+r of one layer's F16 caches: scores into a
-// scratch row, softmax, then each thread sums the values of some of the
-// head's dimensions.  Query head h reads KV head h / (n_head / n_head_kv).
+// scratch row, softmax, then the weighted sum of the values, where each
+// thread takes one pair of the head's dimensions over every G-th position
+// and shared memory adds up the G groups.  Query head h reads KV head
+// h / (n_head / n_head_kv).  The host makes workgroups wide on GPUs, so
+// that long contexts keep many threads busy.
 #include "common.glsl"
 
 layout(set = 0, binding = 0) readonly buffer KCache { uint kc[]; };
 layout(set = 0, binding = 1) readonly buffer Q { float q[]; };
 layout(set = 0, binding = 2) writeonly buffer Out { float o[]; };
 layout(set = 0, binding = 3) readonly buffer VCache { uint vc[]; };
-layout(set = 0, binding = 4) buffer Scratch { float scores[]; };
+// coherent: threads read the scores other threads of the workgroup wrote
+layout(set = 0, binding = 4) coherent buffer Scratch { float scores[]; };
 
 layout(push_constant) uniform Params {
 	uint n_head, n_head_kv, head_dim, kv_dim;
@@ -18,6 +22,7 @@ layout(push_constant) uniform Params {
 } p;
 
 shared float partial[WG];
+shared vec2 sums[WG];
 
 float reduce(float v, bool take_max)
 {
@@ -64,11 +69,28 @@ void main()
 	sum = reduce(sum, false);
 	memoryBarrierBuffer();
 	barrier();
-	for (uint i = t; i < p.head_dim / 2u; i += WG) {
-		vec2 acc = vec2(0.0);
-		for (uint pos = 0u; pos < n_pos; pos++)
+	uint pairs = p.head_dim / 2u, qo_out = r * p.o_stride + h * p.head_dim;
+	if (pairs >= WG) {
+		for (uint i = t; i < pairs; i += WG) {
+			vec2 acc = vec2(0.0);
+			for (uint pos = 0u; pos < n_pos; pos++)
+				acc += scores[so + pos] * unpackHalf2x16(vc[(pos * p.kv_dim + kv_off) / 2u + i]);
+			o[qo_out + 2u * i] = acc.x / sum;
+			o[qo_out + 2u * i + 1u] = acc.y / sum;
+		}
+		return;
+	}
+	uint groups = WG / pairs, i = t % pairs, g = t / pairs;
+	vec2 acc = vec2(0.0);
+	if (g < groups)
+		for (uint pos = g; pos < n_pos; pos += groups)
 			acc += scores[so + pos] * unpackHalf2x16(vc[(pos * p.kv_dim + kv_off) / 2u + i]);
-		o[r * p.o_stride + h * p.head_dim + 2u * i] = acc.x / sum;
-		o[r * p.o_stride + h * p.head_dim + 2u * i + 1u] = acc.y / sum;
+	sums[t] = acc;
+	barrier();
+	if (g == 0u) {
+		for (uint k = 1u; k < groups; k++)
+			acc += sums[k * pairs + i];
+		o[qo_out + 2u * i] = acc.x / sum;
+		o[qo_out + 2u * i + 1u] = acc.y / sum;
 	}
 }

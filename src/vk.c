@@ -48,6 +48,7 @@ static const struct {
 	const uint32_t *code;
 	size_t size;
 	uint32_t wg; /* threads per workgroup when the shader fixes it */
+	bool wide;   /* takes the device's wide workgroups */
 } shaders[VK_SHADER_COUNT] = {
 	[VK_SHADER_MATMUL] = { spv_matmul, sizeof spv_matmul },
 	[VK_SHADER_MATMUL_SUBGROUP] = { spv_matmul_subgroup, sizeof spv_matmul_subgroup },
@@ -56,7 +57,7 @@ static const struct {
 	[VK_SHADER_RMS_NORM] = { spv_rms_norm, sizeof spv_rms_norm },
 	[VK_SHADER_ROPE] = { spv_rope, sizeof spv_rope },
 	[VK_SHADER_KV_STORE] = { spv_kv_store, sizeof spv_kv_store },
-	[VK_SHADER_ATTENTION] = { spv_attention, sizeof spv_attention },
+	[VK_SHADER_ATTENTION] = { spv_attention, sizeof spv_attention, .wide = true },
 	[VK_SHADER_SWIGLU] = { spv_swiglu, sizeof spv_swiglu },
 	[VK_SHADER_ADD] = { spv_add, sizeof spv_add },
 };
@@ -465,6 +466,11 @@ int vk_open(struct vk *vk, int index)
 				 !(vk->info.subgroup_size & (vk->info.subgroup_size - 1)) ?
 			 vk->info.subgroup_size :
 			 64;
+	/* A GPU runs a wide workgroup's threads side by side; a CPU (lavapipe)
+	 * loops over them, idle or not.  The limit is at least 128. */
+	vk->wide_wg = vk->wg;
+	while (vk->info.hardware && vk->wide_wg < 256 && vk->wide_wg * 2 <= props.limits.maxComputeWorkGroupInvocations)
+		vk->wide_wg *= 2;
 	/* NIBBLE_VK_NO_SUBGROUPS=1 takes the shared-memory sums instead, to
 	 * test them on a device with shuffles or to avoid a driver's bugs */
 	uint32_t sg = vk->info.subgroup_size;
@@ -672,7 +678,7 @@ VkPipeline vk_pipeline(struct vk *vk, enum vk_shader s, uint32_t type)
 	}
 	/* constant 0: threads per workgroup; 1: the weight type; 2: threads
 	 * per weight row in decode matmuls */
-	uint32_t spec[3] = { shaders[s].wg ? shaders[s].wg : vk->wg, type, vk->per_row };
+	uint32_t spec[3] = { shaders[s].wg ? shaders[s].wg : shaders[s].wide ? vk->wide_wg : vk->wg, type, vk->per_row };
 	VkSpecializationMapEntry map[3] = { { 0, 0, sizeof(uint32_t) },
 					    { 1, sizeof(uint32_t), sizeof(uint32_t) },
 					    { 2, 2 * sizeof(uint32_t), sizeof(uint32_t) } };

@@ -82,6 +82,7 @@ struct vk {
 	VkDeviceSize offset_align; /* minStorageBufferOffsetAlignment */
 	uint32_t max_groups[3];    /* maxComputeWorkGroupCount */
 	uint32_t wg;               /* threads per workgroup */
+	uint32_t wide_wg;          /* for shaders that loop over long rows */
 	bool subgroup_sum;         /* matmuls add up through subgroup shuffles */
 	uint32_t per_row;          /* threads per weight row in decode matmuls */
 	VkCommandPool cmd_pool;

@@ -244,8 +244,8 @@ static void release(struct pair *p, struct backend_buffer *b[2])
 
 static void check_ops(struct pair *p)
 {
-	enum { ROWS = 5, EMBD = 96, HEAD_DIM = 16, N_HEAD = 6, N_HEAD_KV = 2, KV_DIM = HEAD_DIM * N_HEAD_KV, CTX = 32 };
-	struct backend_buffer *x[2], *y[2], *q[2], *k[2], *v[2], *o[2];
+	enum { ROWS = 5, EMBD = 96, HEAD_DIM = 16, N_HEAD = 6 };
+	struct backend_buffer *x[2], *y[2], *q[2];
 
 	float norm[EMBD];
 	fill(norm, EMBD, 2.0f);
@@ -293,26 +293,42 @@ static void check_ops(struct pair *p)
 			release(p, q);
 		}
 
-	/* attention with grouped KV heads: two batches, the second attending
-	 * over the first's cached positions too */
+}
+
+/* Attention with grouped KV heads of head_dim on a fresh pair of backends:
+ * two batches, the second attending over the first's cached positions
+ * too.  Small heads split the positions among groups of threads; heads of
+ * 128 have a thread per pair of dimensions on 64-thread workgroups. */
+static void check_attention(int device, int head_dim)
+{
+	enum { ROWS = 5, N_HEAD = 6, N_HEAD_KV = 2, CTX = 32 };
+	int kv_dim = head_dim * N_HEAD_KV;
+	struct pair pair = { { backend_cpu_init(1), backend_vk_init(device) } }, *p = &pair;
+	struct backend_buffer *q[2], *k[2], *v[2], *o[2];
 	for (int b = 0; b < 2; b++)
-		p->be[b]->ops->kv_init(p->be[b], 2, CTX, KV_DIM, N_HEAD);
+		p->be[b]->ops->kv_init(p->be[b], 2, CTX, kv_dim, N_HEAD);
 	for (int step = 0; step < 2; step++) {
 		int pos0 = step * ROWS;
-		twin(p, q, HEAD_DIM * N_HEAD, ROWS, 1.0f);
-		twin(p, k, KV_DIM, ROWS, 1.0f);
-		twin(p, v, KV_DIM, ROWS, 1.0f);
-		twin(p, o, HEAD_DIM * N_HEAD, ROWS, 1.0f);
+		twin(p, q, head_dim * N_HEAD, ROWS, 1.0f);
+		twin(p, k, kv_dim, ROWS, 1.0f);
+		twin(p, v, kv_dim, ROWS, 1.0f);
+		twin(p, o, head_dim * N_HEAD, ROWS, 1.0f);
 		for (int b = 0; b < 2; b++) {
 			p->be[b]->ops->kv_store(p->be[b], 1, k[b], v[b], pos0, ROWS);
-			p->be[b]->ops->attention(p->be[b], o[b], q[b], 1, N_HEAD, N_HEAD_KV, HEAD_DIM, 0.25f, pos0, ROWS);
+			p->be[b]->ops->attention(p->be[b], o[b], q[b], 1, N_HEAD, N_HEAD_KV, head_dim, 0.25f, pos0,
+						 ROWS);
 		}
-		compare(p, o, HEAD_DIM * N_HEAD, ROWS, 1e-5, step ? "attention over cached positions" : "attention");
+		char what[64];
+		snprintf(what, sizeof what, "attention (head_dim %d%s)", head_dim,
+			 step ? ", over cached positions" : "");
+		compare(p, o, head_dim * N_HEAD, ROWS, 1e-5, what);
 		release(p, q);
 		release(p, k);
 		release(p, v);
 		release(p, o);
 	}
+	backend_free(p->be[0]);
+	backend_free(p->be[1]);
 }
 
 int main(void)
@@ -337,6 +353,8 @@ int main(void)
 	backend_free(p.be[0]);
 	backend_free(p.be[1]);
 	free_matrices(matrices);
+	check_attention(best, 16);
+	check_attention(best, 128);
 	if (shuffles) {
 		/* the shared-memory sums, which devices without shuffles take */
 		setenv("NIBBLE_VK_NO_SUBGROUPS", "1", 1);
