@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "context.h"
 #include "quant.h"
+#include "sysmem.h"
 #include "util.h"
 #ifdef HAVE_VULKAN
 #include "vk.h"
@@ -194,13 +195,44 @@ int backend_plan(const struct context_params *p, const struct model *m, uint32_t
 #endif
 }
 
+/* Whether this machine's RAM and swap hold what the CPU keeps of m when
+ * the first gpu_layers layers are on a GPU: the other layers' weights and
+ * KV cache.  Refuses (with error()) a model that cannot fit unless
+ * p->force, rather than let the machine swap to a standstill or the
+ * kernel kill nibble mid-reply. */
+static int host_fits(const struct context_params *p, const struct model *m, uint32_t n_ctx, uint32_t gpu_layers)
+{
+	uint64_t available = sysmem_available();
+	uint32_t n_layer = m->hp.n_layer ? m->hp.n_layer : 1, on_cpu = n_layer - (gpu_layers < n_layer ? gpu_layers : n_layer);
+	uint64_t weights = gpu_layers ? m->weight_bytes / n_layer * on_cpu : m->weight_bytes;
+	uint64_t kv = model_kv_bytes(m, n_ctx) / n_layer * on_cpu;
+	if (p->force || !available || weights + kv <= available)
+		return 0;
+	char need[32], w[32], k[32], have[32];
+	return error("the model needs %s of memory (%s of weights, %s of KV cache for %u tokens), and %s is "
+		     "available; try a smaller quant or --ctx-size, or --force",
+		     format_bytes(weights + kv, need, sizeof need), format_bytes(weights, w, sizeof w),
+		     format_bytes(kv, k, sizeof k), n_ctx, format_bytes(available, have, sizeof have));
+}
+
+int context_memory_check(const struct context_params *p, const struct model *m, uint32_t n_ctx)
+{
+	struct backend_plan plan;
+	char reason[200];
+	/* a plan that fails is reported when the context is made */
+	if (backend_plan(p, m, n_ctx, &plan, reason, sizeof reason) < 0)
+		return 0;
+	return host_fits(p, m, n_ctx, plan.device < 0 ? 0 : plan.gpu_layers);
+}
+
 int backend_choose(const struct context_params *p, const struct model *m, uint32_t n_ctx, struct stage stage[2],
 		   char *reason, size_t reason_size)
 {
 	int threads = p->n_threads > 0 ? p->n_threads : cpu_physical_cores();
 	uint32_t n_layer = m->hp.n_layer;
 	struct backend_plan plan;
-	if (backend_plan(p, m, n_ctx, &plan, reason, reason_size) < 0)
+	if (backend_plan(p, m, n_ctx, &plan, reason, reason_size) < 0 ||
+	    host_fits(p, m, n_ctx, plan.device < 0 ? 0 : plan.gpu_layers) < 0)
 		return -1;
 	if (plan.device < 0)
 		return cpu_only(threads, m, stage);
@@ -211,9 +243,15 @@ int backend_choose(const struct context_params *p, const struct model *m, uint32
 		if (!automatic)
 			return -1;
 		snprintf(reason, reason_size, "Vulkan failed (%s); using the CPU", error_message());
+		if (host_fits(p, m, n_ctx, 0) < 0)
+			return -1;
 		return cpu_only(threads, m, stage);
 	}
 	if ((uint32_t)placed < n_layer) {
+		if ((uint32_t)placed < plan.gpu_layers && host_fits(p, m, n_ctx, (uint32_t)placed) < 0) {
+			backend_free(stage[0].be);
+			return -1;
+		}
 		size_t len = strlen(reason);
 		snprintf(reason + len, reason_size - len, "%s%d of %u layers on the GPU, the rest on the CPU",
 			 len ? "; " : "", placed, n_layer);

@@ -127,6 +127,9 @@ int cli_context_option(const char *cmd, int opt, const char *arg, struct context
 		return 1;
 	case OPT_GPU_LAYERS:
 		return cli_gpu_layers(cmd, arg, &cp->gpu_layers) ? -1 : 1;
+	case OPT_FORCE:
+		cp->force = true;
+		return 1;
 	}
 	return 0;
 }

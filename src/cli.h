@@ -40,11 +40,11 @@ struct prompt_opts {
 	const char *model_path;
 	const char *prompt;      /* -p TEXT */
 	const char *prompt_file; /* -f FILE ("-": stdin) */
-	struct context_params ctx; /* -c -t --backend --device --gpu-layers */
+	struct context_params ctx; /* -c -t --backend --device --gpu-layers --force */
 	bool verbose;
 };
 
-/* Handles -t --backend --device --gpu-layers, which every command that
+/* Handles -t --backend --device --gpu-layers --force, which every command that
  * makes a context takes, into cp.  Returns 1 when opt was one of them, 0
  * when it was not, -1 when its value was bad (a usage error was printed). */
 int cli_context_option(const char *cmd, int opt, const char *arg, struct context_params *cp);
@@ -61,6 +61,7 @@ int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_o
 	{ "backend", required_argument, NULL, OPT_BACKEND },              \
 	{ "device", required_argument, NULL, OPT_DEVICE },                \
 	{ "gpu-layers", required_argument, NULL, OPT_GPU_LAYERS },        \
+	{ "force", no_argument, NULL, OPT_FORCE },                        \
 	{ "verbose", no_argument, NULL, 'v' }
 #define BACKEND_HELP                                                                   \
 	"      --backend B          auto, cpu or vulkan (default auto: a GPU that holds\n" \
@@ -68,7 +69,8 @@ int cli_prompt_option(const char *cmd, int opt, const char *arg, struct prompt_o
 	"      --device D           Vulkan device: number or part of the name that\n"     \
 	"                           nibble devices shows (default: the best)\n"           \
 	"      --gpu-layers N       the first N layers on the GPU, the rest on the CPU\n" \
-	"                           (default auto: as many as its memory holds)\n"
+	"                           (default auto: as many as its memory holds)\n"      \
+	"      --force              load a model larger than the memory available\n"
 
 /* Long options without a short form, shared by several commands. */
 enum {
@@ -81,6 +83,7 @@ enum {
 	OPT_BACKEND,
 	OPT_DEVICE,
 	OPT_GPU_LAYERS,
+	OPT_FORCE,
 	OPT_COMMAND_FIRST, /* commands number their own long options from here */
 };
 #define SAMPLING_SHORT_OPTS "s:"

@@ -35,6 +35,7 @@ static const char bench_usage[] =
 	"      --backend B        auto, cpu or vulkan (default auto)\n"
 	"      --device D         the Vulkan device: number or part of its name\n"
 	"      --gpu-layers N     the first N layers on the GPU (default: all that fit)\n"
+	"      --force            load a model larger than the memory available\n"
 	"      --json             print a JSON array, one object per test, with\n"
 	"                         llama-bench's keys\n"
 	"  -h, --help             show this help\n";
@@ -43,7 +44,7 @@ enum { OPT_JSON = OPT_COMMAND_FIRST };
 
 struct bench_args {
 	const char *model;
-	struct context_params run; /* -t --backend --device --gpu-layers */
+	struct context_params run; /* -t --backend --device --gpu-layers --force */
 	const char *backend_shown; /* "CPU" or "Vulkan", as llama-bench names them */
 	const char *device_shown, *reason; /* the context's backend and why */
 	int n_prompt, n_gen, reps;
@@ -351,6 +352,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "gpu-layers", required_argument, NULL, OPT_GPU_LAYERS },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },

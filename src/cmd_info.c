@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "model_find.h"
 #include "quant.h"
+#include "sysmem.h"
 #include "util.h"
 
 static const char info_usage[] =
@@ -161,10 +162,14 @@ int cmd_info(int argc, char **argv)
 
 	uint32_t ctx = n_ctx ? (uint32_t)n_ctx : model_default_ctx(m);
 	uint64_t kv = model_kv_bytes(m, ctx);
-	char w[32], k[32], t[32];
-	printf("%-15s%s weights + %s KV cache (F16, %u tokens) = %s\n", "memory:",
+	char w[32], k[32], t[32], a[32];
+	uint64_t available = sysmem_available();
+	printf("%-15s%s weights + %s KV cache (F16, %u tokens) = %s", "memory:",
 	       format_bytes(m->weight_bytes, w, sizeof w), format_bytes(kv, k, sizeof k), ctx,
 	       format_bytes(m->weight_bytes + kv, t, sizeof t));
+	if (available)
+		printf("; %s available", format_bytes(available, a, sizeof a));
+	printf("\n");
 	printf("%-15s%s\n", "runs on CPU:", m->unsupported ? "no" : "yes");
 	if (m->unsupported)
 		printf("%-15s%s\n", "", m->unsupported);

@@ -25,6 +25,7 @@ static const char logits_usage[] =
 	"      --backend B      auto, cpu or vulkan (default auto)\n"
 	"      --device D       the Vulkan device: number or part of its name\n"
 	"      --gpu-layers N   the first N layers on the GPU (default: all that fit)\n"
+	"      --force          load a model larger than the memory available\n"
 	"  -v, --verbose        print the backend, prompt tokens and timing to stderr\n"
 	"  -h, --help           show this help\n";
 

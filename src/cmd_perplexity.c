@@ -28,6 +28,7 @@ static const char perplexity_usage[] =
 	"      --backend B       auto, cpu or vulkan (default auto)\n"
 	"      --device D        the Vulkan device: number or part of its name\n"
 	"      --gpu-layers N    the first N layers on the GPU (default: all that fit)\n"
+	"      --force           load a model larger than the memory available\n"
 	"      --kl-base BASE    also run BASE (a model with the same vocabulary,\n"
 	"                        e.g. the unquantized original) on the same windows\n"
 	"                        and report the mean KL divergence KL(BASE || MODEL)\n"
@@ -38,7 +39,7 @@ enum { OPT_KL_BASE = OPT_COMMAND_FIRST };
 
 struct ppl_args {
 	const char *model, *base, *text;
-	struct context_params run; /* -t --backend --device --gpu-layers */
+	struct context_params run; /* -t --backend --device --gpu-layers --force */
 	int n_ctx, n_batch;
 };
 
@@ -257,6 +258,7 @@ static int parse_args(int argc, char **argv, struct ppl_args *a)
 		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "gpu-layers", required_argument, NULL, OPT_GPU_LAYERS },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};

@@ -14,6 +14,7 @@ struct context_params {
 	const char *backend; /* "auto" (also NULL), "cpu" or "vulkan" */
 	const char *device;  /* Vulkan device: index or part of its name; NULL: the best */
 	int gpu_layers;      /* layers on the GPU, the rest on the CPU, or: */
+	bool force;          /* load a model larger than the memory available */
 };
 #define GPU_LAYERS_AUTO 0  /* as many as fit in the device's memory */
 #define GPU_LAYERS_NONE (-1) /* --gpu-layers 0 */
@@ -71,6 +72,11 @@ struct backend_plan {
  * opened.  0, or -1 with error() when p cannot be met.  (backend_choose.c) */
 int backend_plan(const struct context_params *p, const struct model *m, uint32_t n_ctx, struct backend_plan *plan,
 		 char *reason, size_t reason_size);
+/* Whether the RAM and swap available hold what the CPU keeps of m under
+ * p (its weights and KV cache), before anything is read or allocated.  0,
+ * or -1 with error() saying how much is needed, unless p->force.  (Made
+ * again by context_init.)  (backend_choose.c) */
+int context_memory_check(const struct context_params *p, const struct model *m, uint32_t n_ctx);
 /* What the user must be told about ctx's backend (weight types whose GPU
  * shaders failed their self-test and run on the CPU), in buf; NULL when
  * nothing.  (backend_choose.c) */

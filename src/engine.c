@@ -75,6 +75,10 @@ static bool load(struct engine *e)
 		error_prefix("'%s'", c->model_path);
 		return false;
 	}
+	/* before the prefetch reads more than the machine holds */
+	uint32_t n_ctx = c->ctx.n_ctx ? c->ctx.n_ctx : model_default_ctx(e->model);
+	if (context_memory_check(&c->ctx, e->model, n_ctx) < 0)
+		return false;
 	model_prefetch(e->model, on_progress, e);
 	if (!(e->ctx = context_init(e->model, &c->ctx)) || !(e->chat = chat_init(e->model, e->ctx, &c->chat, c->system)))
 		return false;

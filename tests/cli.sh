@@ -137,6 +137,17 @@ nib info -m "$BPE"
 ok $([ $rc = 0 ] && echo "$out" | grep -q 'byte-level BPE (pre: llama-bpe), 128256 tokens, BOS 128000 (added), EOS 128009'; echo $?) "info on a byte-level BPE vocabulary"
 nib info -m "$TMP/iq2.gguf"
 ok $([ $rc = 0 ] && echo "$out" | grep -q 'Q4_K x12, Q6_K x3, IQ2_XXS x1' && echo "$out" | grep -q 'runs on CPU: *no'; echo $?) "info describes a model it cannot run yet"
+
+# A 120 GiB model (a sparse file) is refused before anything is read.
+"$NIBBLE_BUILDDIR/tests/mkmodel" --huge "$TMP/huge.gguf"
+nib run -m "$TMP/huge.gguf" -p x
+ok $([ $rc = 1 ] && one_line_error && grep -q 'needs 120.* GiB of memory.* available; try a smaller quant or --ctx-size, or --force' "$TMP/err"
+	echo $?) "a model larger than the memory available: exit 1 with the estimate"
+nib chat -m "$TMP/huge.gguf" -p x
+ok $([ $rc = 1 ] && one_line_error && grep -q 'needs 120' "$TMP/err"; echo $?) "chat refuses it too"
+nib info -m "$TMP/huge.gguf"
+ok $([ $rc = 0 ] && echo "$out" | grep -q 'memory: .* = 120.* GiB; .* available'; echo $?) "info shows the memory needed and available"
+rm -f "$TMP/huge.gguf"
 nib info -m "$M/tiny256-Q8_0.gguf" -c 100
 ok $([ $rc = 0 ] && echo "$out" | grep -q '100 tokens'; echo $?) "info -c sizes the KV cache"
 

@@ -119,7 +119,10 @@ struct tiny_spec {
 	const char *mxfp4_tensor;  /* store this matrix as MXFP4, a type the CPU lacks */
 	int scores_short;          /* scores array one entry short */
 	int tokens_as_int;         /* tokenizer.ggml.tokens as an int32 array */
-	uint32_t block_count;      /* default 2 */
+	uint32_t block_count;      /* default: layers */
+	uint32_t layers;           /* layers of tensors, default 2 */
+	uint32_t embd, ff;         /* default 32, 64 */
+	int sparse;                /* leave the tensor data out (see tiny_model) */
 };
 
 enum { TINY_EMBD = 32, TINY_FF = 64, TINY_LAYERS = 2, TINY_HEAD_DIM = 8 };
@@ -181,38 +184,43 @@ static inline void tiny_vocab(struct strbuf *b, const struct tiny_spec *s, uint3
 	}
 }
 
-/* Writes the tiny model (n_vocab 268) described by s into b. */
-static inline void tiny_model(struct strbuf *b, const struct tiny_spec *s)
+/* Writes the tiny model (n_vocab 268) described by s into b.  Returns the
+ * bytes of tensor data, which a sparse model leaves out: the file is to be
+ * extended to that much more (a model of any size, in no disk space). */
+static inline uint64_t tiny_model(struct strbuf *b, const struct tiny_spec *s)
 {
 	const char *arch = s->arch ? s->arch : "llama";
 	uint32_t n_head = s->n_head ? s->n_head : 4, n_head_kv = s->n_head_kv ? s->n_head_kv : 2;
-	uint32_t n_layer = s->block_count ? s->block_count : TINY_LAYERS;
-	uint64_t n_vocab = 3 + 256 + 9, q_dim = 4 * TINY_HEAD_DIM, kv_dim = 2 * TINY_HEAD_DIM;
+	uint32_t layers = s->layers ? s->layers : TINY_LAYERS, n_layer = s->block_count ? s->block_count : layers;
+	uint32_t embd = s->embd ? s->embd : TINY_EMBD, ff = s->ff ? s->ff : TINY_FF;
+	uint64_t n_vocab = 3 + 256 + 9, head_dim = embd / 4, q_dim = 4 * head_dim, kv_dim = 2 * head_dim;
 
-	struct tiny_tensor t[64];
+	struct tiny_tensor t[3 + 9 * 16];
+	if (layers > 16)
+		abort();
 	int n_t = 0;
 #define ADD(nm, d0, d1, nd) (snprintf(t[n_t].name, 64, "%s", nm), t[n_t].ne[0] = d0, t[n_t].ne[1] = d1, \
 			     t[n_t].n_dims = nd, t[n_t].type = GGML_TYPE_F32, n_t++)
-	ADD("token_embd.weight", TINY_EMBD, n_vocab, 2);
-	ADD("output_norm.weight", TINY_EMBD, 1, 1);
-	ADD("output.weight", TINY_EMBD, n_vocab, 2);
-	for (int l = 0; l < TINY_LAYERS; l++) {
+	ADD("token_embd.weight", embd, n_vocab, 2);
+	ADD("output_norm.weight", embd, 1, 1);
+	ADD("output.weight", embd, n_vocab, 2);
+	for (uint32_t l = 0; l < layers; l++) {
 		char nm[64];
-#define LAYER(sfx, d0, d1, nd) (snprintf(nm, 64, "blk.%d." sfx ".weight", l), ADD(nm, d0, d1, nd))
-		LAYER("attn_norm", TINY_EMBD, 1, 1);
-		LAYER("attn_q", TINY_EMBD, q_dim, 2);
-		LAYER("attn_k", TINY_EMBD, kv_dim, 2);
-		LAYER("attn_v", TINY_EMBD, kv_dim, 2);
-		LAYER("attn_output", q_dim, TINY_EMBD, 2);
-		LAYER("ffn_norm", TINY_EMBD, 1, 1);
-		LAYER("ffn_gate", TINY_EMBD, TINY_FF, 2);
-		LAYER("ffn_up", TINY_EMBD, TINY_FF, 2);
-		LAYER("ffn_down", TINY_FF, TINY_EMBD, 2);
+#define LAYER(sfx, d0, d1, nd) (snprintf(nm, 64, "blk.%u." sfx ".weight", l), ADD(nm, d0, d1, nd))
+		LAYER("attn_norm", embd, 1, 1);
+		LAYER("attn_q", embd, q_dim, 2);
+		LAYER("attn_k", embd, kv_dim, 2);
+		LAYER("attn_v", embd, kv_dim, 2);
+		LAYER("attn_output", q_dim, embd, 2);
+		LAYER("ffn_norm", embd, 1, 1);
+		LAYER("ffn_gate", embd, ff, 2);
+		LAYER("ffn_up", embd, ff, 2);
+		LAYER("ffn_down", ff, embd, 2);
 #undef LAYER
 	}
 #undef ADD
 	int n_out = 0;
-	struct tiny_tensor *out[64];
+	struct tiny_tensor *out[ARRAY_LEN(t)];
 	for (int i = 0; i < n_t; i++) {
 		if (s->skip_tensor && !strcmp(t[i].name, s->skip_tensor))
 			continue;
@@ -231,9 +239,9 @@ static inline void tiny_model(struct strbuf *b, const struct tiny_spec *s)
 	gw_kv_str(&kv, "general.name", "tiny test model");
 	n_kv += 2;
 	HP("context_length", 128);
-	HP("embedding_length", TINY_EMBD);
+	HP("embedding_length", embd);
 	HP("block_count", n_layer);
-	HP("feed_forward_length", TINY_FF);
+	HP("feed_forward_length", ff);
 	HP("attention.head_count", n_head);
 	HP("attention.head_count_kv", n_head_kv);
 #undef HP
@@ -252,6 +260,8 @@ static inline void tiny_model(struct strbuf *b, const struct tiny_spec *s)
 		offset += (out[i]->ne[0] * out[i]->ne[1] / tt->block_size * tt->type_size + 31) / 32 * 32;
 	}
 	gw_pad(b, 32);
+	if (s->sparse)
+		return offset;
 	/* Small deterministic weights: norms 1, matrices in [-0.1, 0.1). */
 	uint64_t state = 12345;
 	for (int i = 0; i < n_out; i++) {
@@ -270,6 +280,7 @@ static inline void tiny_model(struct strbuf *b, const struct tiny_spec *s)
 		if (i + 1 < n_out)
 			gw_pad(b, 32);
 	}
+	return offset;
 }
 
 

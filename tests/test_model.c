@@ -13,6 +13,7 @@
 
 #include "context.h"
 #include "gguf_writer.h"
+#include "sysmem.h"
 #include "tap.h"
 
 static char path[] = "/tmp/nibble-test-model-XXXXXX";
@@ -55,6 +56,43 @@ static void test_refusals(void)
 	struct model *m = load_spec(&(struct tiny_spec){ .mxfp4_tensor = "blk.0.attn_q.weight" }, MODEL_LOAD_INSPECT);
 	ok(m && m->unsupported && strstr(m->unsupported, "MXFP4"), "inspecting a model notes the unsupported type");
 	model_free(m);
+}
+
+/* A model far larger than any test machine's RAM and swap (8 layers of
+ * 15 GiB: a sparse file that takes no disk space) loads, but making a
+ * context for it is refused, with the estimate, before anything is read
+ * or allocated; --force lets it through the check. */
+static void test_memory(void)
+{
+	uint64_t available = sysmem_available();
+	if (!available) {
+		skip("the memory available is unknown here");
+		return;
+	}
+	struct tiny_spec spec = { .layers = 8, .embd = 16384, .ff = 65536, .sparse = 1 };
+	struct strbuf b = { 0 };
+	uint64_t data = tiny_model(&b, &spec);
+	int saved = gw_save(&b, path) == 0 && truncate(path, (off_t)(b.len + data)) == 0;
+	strbuf_free(&b);
+	if (!ok(saved && b.len + data > 2 * available, "a sparse model of %.0f GiB is written",
+		(double)(b.len + data) / (1 << 30)))
+		return;
+	struct model *m = model_load(path, MODEL_LOAD_FULL);
+	if (!ok(m != NULL, "the sparse model loads")) {
+		diag("%s", error_message());
+		return;
+	}
+	struct context_params p = { .backend = "cpu" };
+	struct context *ctx = context_init(m, &p);
+	const char *msg = ctx ? "(made)" : error_message();
+	if (!ok(!ctx && strstr(msg, "the model needs") && strstr(msg, "available; try a smaller quant"),
+		"a context for a model larger than the memory available is refused"))
+		diag("message: '%s'", msg);
+	context_free(ctx);
+	p.force = true;
+	ok(context_memory_check(&p, m, 128) == 0, "--force lets a model larger than the memory through the check");
+	model_free(m);
+	truncate(path, 0);
 }
 
 static double max_diff(const float *a, const float *b, size_t n)
@@ -156,6 +194,7 @@ int main(void)
 	}
 	close(fd);
 	test_refusals();
+	test_memory();
 	test_forward();
 	unlink(path);
 	return tap_done();
