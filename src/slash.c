@@ -42,6 +42,9 @@ static void show_stats(const struct chat *c, struct strbuf *out)
 	    format_bytes(c->model->weight_bytes, w, sizeof w),
 	    format_bytes(model_kv_bytes(c->model, c->ctx->n_ctx), k, sizeof k), c->ctx->be->description,
 	    c->ctx->backend_reason);
+	uint64_t rss = resident_bytes();
+	if (rss)
+		strbuf_printf(out, "resident: %s (all of nibble now)\n", format_bytes(rss, w, sizeof w));
 }
 
 enum slash_result slash_run(struct chat *c, const char *line, struct strbuf *out)

@@ -5,7 +5,6 @@
 #include "vk.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,20 +90,13 @@ static int vk_fail(const char *what, VkResult r)
 	return error("Vulkan: %s: %s (%d)", what, vk_result_name(r), (int)r);
 }
 
-/* One instance serves the process: listing the devices to choose one and
- * then opening it need not load the drivers twice. */
+/* One instance serves the process, made on first use and never destroyed:
+ * listing the devices to choose one and then opening it need not load the
+ * drivers twice, and destroying it would unload drivers whose own static
+ * buffers then show up as leaks (lavapipe's do) while saving little. */
 static VkInstance instance;
 static VkResult instance_result;
 static pthread_once_t instance_once = PTHREAD_ONCE_INIT;
-static atomic_int open_devices;
-
-/* At exit; a device still open (an exit on an error path) keeps it, as
- * an instance must outlive its devices. */
-static void instance_destroy(void)
-{
-	if (atomic_load(&open_devices) == 0)
-		vkDestroyInstance(instance, NULL);
-}
 
 static void instance_create(void)
 {
@@ -118,11 +110,9 @@ static void instance_create(void)
 	};
 	VkInstanceCreateInfo ci = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
 	instance_result = vkCreateInstance(&ci, NULL, &instance);
-	if (instance_result == VK_SUCCESS)
-		atexit(instance_destroy);
 }
 
-/* The process's instance, created on first use; NULL with error(). */
+/* The process's instance; NULL with error(). */
 static VkInstance instance_get(void)
 {
 	pthread_once(&instance_once, instance_create);
@@ -499,7 +489,6 @@ int vk_open(struct vk *vk, int index)
 		vk_close(vk);
 		return vk_fail("cannot create the device", r);
 	}
-	atomic_fetch_add(&open_devices, 1);
 	vkGetDeviceQueue(vk->dev, vk->queue_family, 0, &vk->queue);
 
 	VkCommandPoolCreateInfo pci = { .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -580,7 +569,6 @@ void vk_close(struct vk *vk)
 		if (vk->cmd_pool)
 			vkDestroyCommandPool(vk->dev, vk->cmd_pool, NULL);
 		vkDestroyDevice(vk->dev, NULL);
-		atomic_fetch_sub(&open_devices, 1);
 	}
 	free(vk->cache_path);
 	memset(vk, 0, sizeof *vk);

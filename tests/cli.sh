@@ -32,7 +32,7 @@ nib run -m "$STORIES"
 ok $([ $rc = 2 ] && one_line_error && grep -q 'prompt is required' "$TMP/err"; echo $?) "a missing prompt: exit 2"
 nib run -m "$STORIES" -p x -m
 ok $([ $rc = 2 ] && one_line_error && grep -q 'needs a value' "$TMP/err"; echo $?) "an option without its value: exit 2"
-for bad in "-n -1" "--temp -1" "--top-p 1.5" "--min-p -0.1" "-c 0" "-t 0" "-t two" "--seed -5" "--repeat-penalty 0" "--top-k x"; do
+for bad in "-n -1" "--temp -1" "--top-p 1.5" "--min-p -0.1" "-c 0" "-c 2147483648" "-t 0" "-t two" "--seed -5" "--repeat-penalty 0" "--top-k x"; do
 	# shellcheck disable=SC2086
 	nib run -m "$STORIES" -p x $bad
 	ok $([ $rc = 2 ] && one_line_error; echo $?) "run $bad: exit 2, one line"
