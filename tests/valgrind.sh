@@ -22,7 +22,8 @@ vg() {
 	err=$(cat "$TMP/err")
 }
 
-for t in test_gguf test_model test_tokenizer test_quant test_quantize test_sampler test_utf8 test_unicode test_chat test_template test_transcript; do
+for t in test_gguf test_model test_tokenizer test_quant test_quantize test_sampler test_utf8 test_unicode test_chat test_template test_transcript \
+	test_threadpool; do
 	vg "$B/tests/$t"
 	ok $([ $rc = 0 ]; echo $?) "$t is clean under valgrind"
 done
