@@ -23,7 +23,8 @@
 
 #define MULTILINE_MARK "\"\"\""
 
-static atomic_bool cancel_reply; /* set by SIGINT: stops the reply being written */
+static atomic_bool cancel_reply; /* set by SIGINT, SIGTERM, SIGHUP: stops the reply being written */
+#define ENDING_SIGNALS (1u << SIGTERM | 1u << SIGHUP)
 
 void repl_print(void *arg, const char *text, size_t len)
 {
@@ -61,6 +62,7 @@ struct line_reader {
 	char *history_path;
 	char *line;     /* a completed line from readline */
 	bool eof;
+	bool ended;     /* SIGTERM or SIGHUP: save and leave */
 };
 
 static struct line_reader *current_reader;
@@ -77,11 +79,15 @@ static void on_readline(char *line)
 /* The next line (caller frees), or NULL at end of input. */
 static char *read_line(struct line_reader *r, const char *prompt)
 {
+	if (r->ended)
+		return NULL;
 	if (!r->interactive) {
 		char *line = NULL;
 		size_t cap = 0;
 		ssize_t n = getline(&line, &cap, stdin);
-		if (n < 0) {
+		if (sigpipe_take() & ENDING_SIGNALS)
+			r->ended = true;
+		if (n < 0 || r->ended) {
 			free(line);
 			return NULL;
 		}
@@ -100,6 +106,10 @@ static char *read_line(struct line_reader *r, const char *prompt)
 			unsigned sigs = sigpipe_take();
 			if (sigs & (1u << SIGWINCH))
 				rl_resize_terminal();
+			if (sigs & ENDING_SIGNALS) {
+				r->ended = true;
+				break;
+			}
 			if (sigs & (1u << SIGINT)) {
 				/* Ctrl-C at the prompt drops the line being typed. */
 				rl_replace_line("", 0);
@@ -143,7 +153,7 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 {
 	bool autosave_failed = false;
 	struct line_reader r = { .interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) };
-	static const int sigs[] = { SIGINT, SIGWINCH };
+	static const int sigs[] = { SIGINT, SIGWINCH, SIGTERM, SIGHUP };
 	if (sigpipe_open(sigs, ARRAY_LEN(sigs), &cancel_reply) < 0) {
 		fprintf(stderr, "nibble: %s\n", error_message());
 		return 1;
@@ -167,6 +177,11 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 	int rc = 0;
 	char *msg;
 	while ((msg = read_message(&r))) {
+		if (r.ended) { /* a message of several lines cut short */
+			free(msg);
+			msg = NULL;
+			break;
+		}
 		struct strbuf report = { 0 };
 		enum slash_result res = slash_run(c, msg, &report);
 		if (res == SLASH_QUIT) {
@@ -191,7 +206,8 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 				fprintf(stderr, "nibble: cannot autosave the conversation: %s\n", error_message());
 				autosave_failed = true;
 			}
-			sigpipe_take();
+			if (sigpipe_take() & ENDING_SIGNALS)
+				r.ended = true;
 		}
 		strbuf_free(&report);
 		free(msg);
