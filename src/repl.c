@@ -59,7 +59,6 @@ void repl_report_turn(struct chat *c, bool verbose)
 
 struct line_reader {
 	bool interactive;
-	char *history_path;
 	char *line;     /* a completed line from readline */
 	bool eof;
 	bool ended;     /* SIGTERM or SIGHUP: save and leave */
@@ -149,7 +148,7 @@ static char *read_message(struct line_reader *r)
 	return msg.data;
 }
 
-int repl_run(struct chat *c, bool verbose, const char *autosave)
+int repl_run(struct chat *c, bool verbose, const char *autosave, const char *history)
 {
 	bool autosave_failed = false;
 	struct line_reader r = { .interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) };
@@ -163,10 +162,9 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 		rl_catch_sigwinch = 0;
 		rl_change_environment = 0;
 		rl_readline_name = "nibble";
-		r.history_path = xdg_path("XDG_STATE_HOME", ".local/state", "history", true);
 		stifle_history(1000);
-		if (r.history_path)
-			read_history(r.history_path);
+		if (history)
+			read_history(history);
 		printf("nibble: chatting with %s. /help lists commands, Ctrl-D or /quit leaves.\n", c->model->name);
 	}
 	if (c->format.note_new && verbose) {
@@ -215,9 +213,8 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 	if (r.interactive) {
 		if (!msg)
 			putchar('\n'); /* Ctrl-D leaves the cursor on the prompt line */
-		if (r.history_path && write_history(r.history_path) != 0)
-			fprintf(stderr, "nibble: cannot save the input history to '%s'\n", r.history_path);
-		free(r.history_path);
+		if (history && write_history(history) != 0)
+			fprintf(stderr, "nibble: cannot save the input history to '%s'\n", history);
 	}
 	if (ferror(stdout))
 		rc = 1;
