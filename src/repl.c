@@ -19,6 +19,7 @@
 
 #include "sigpipe.h"
 #include "slash.h"
+#include "termsafe.h"
 #include "util.h"
 
 #define MULTILINE_MARK "\"\"\""
@@ -26,10 +27,27 @@
 static atomic_bool cancel_reply; /* set by SIGINT, SIGTERM, SIGHUP: stops the reply being written */
 #define ENDING_SIGNALS (1u << SIGTERM | 1u << SIGHUP)
 
+/* Text for stdout: on a terminal, controls are shown, never obeyed; into a
+ * pipe or file it stays byte for byte what the model wrote. */
+static void print_safely(const char *text, size_t len)
+{
+	static int tty = -1;
+	if (tty < 0)
+		tty = isatty(STDOUT_FILENO);
+	if (!tty) {
+		fwrite(text, 1, len, stdout);
+		return;
+	}
+	struct strbuf shown = { 0 };
+	termsafe_append(&shown, text, len);
+	fwrite(shown.data, 1, shown.len, stdout);
+	strbuf_free(&shown);
+}
+
 void repl_print(void *arg, const char *text, size_t len)
 {
 	bool *ends_line = arg;
-	fwrite(text, 1, len, stdout);
+	print_safely(text, len);
 	fflush(stdout);
 	if (len)
 		*ends_line = text[len - 1] == '\n';
@@ -165,7 +183,11 @@ int repl_run(struct chat *c, bool verbose, const char *autosave, const char *his
 		stifle_history(1000);
 		if (history)
 			read_history(history);
-		printf("nibble: chatting with %s. /help lists commands, Ctrl-D or /quit leaves.\n", c->model->name);
+		struct strbuf banner = { 0 };
+		strbuf_printf(&banner, "nibble: chatting with %s. /help lists commands, Ctrl-D or /quit leaves.\n",
+			      c->model->name);
+		print_safely(banner.data, banner.len);
+		strbuf_free(&banner);
 	}
 	if (c->format.note_new && verbose) {
 		fprintf(stderr, "nibble: %s\n", c->format.note);
@@ -187,7 +209,7 @@ int repl_run(struct chat *c, bool verbose, const char *autosave, const char *his
 			break;
 		}
 		if (res == SLASH_DONE) {
-			fputs(report.data ? report.data : "", stdout);
+			print_safely(report.data ? report.data : "", report.len);
 			fflush(stdout);
 		} else if (msg[strspn(msg, " \t")]) {
 			bool ends_line = true;

@@ -21,6 +21,7 @@
 
 #include "input.h"
 #include "sigpipe.h"
+#include "termsafe.h"
 #include "transcript.h"
 #include "unicode.h"
 #include "util.h"
@@ -117,14 +118,14 @@ static int draw_text(const char *s, size_t len, int cells)
 		int w = transcript_char_width(cp);
 		if (used + w > cells)
 			break;
+		char shown[3];
 		if (cp == '\t') {
 			for (int k = 0; k < w; k++)
 				addch(' ');
-		} else if (cp < 0x20 || cp == 0x7f) {
-			addch('^');
-			addch(cp == 0x7f ? '?' : (chtype)(cp + '@'));
-		} else if (cp >= 0x80 && cp < 0xa0) {
-			addstr("??");
+		} else if (cp == '\n') {
+			addstr("^J");
+		} else if (termsafe_control(cp, shown)) {
+			addstr(shown);
 		} else if (cp >= 0x80 && !transcript_utf8) {
 			addch('?');
 		} else {
