@@ -183,7 +183,7 @@ static int parse_args(int argc, char **argv, struct chat_args *a)
 /* Loads the model and holds the conversation. */
 /* The full-screen chat: the engine thread loads the model and runs it. */
 static int full_screen(struct chat_args *a, const struct chat_options *co, const char *system, const char *resume,
-		       const char *autosave)
+		       const char *autosave, const char *history, const char *state_warning)
 {
 	char *path = model_find_path(a->po.model_path);
 	if (!path)
@@ -197,6 +197,8 @@ static int full_screen(struct chat_args *a, const struct chat_options *co, const
 			    .resume = resume,
 			    .autosave = autosave },
 		.color = !a->no_color && !(no_color && *no_color) && !(a->color && !strcmp(a->color, "never")),
+		.history = history,
+		.state_warning = state_warning,
 	};
 	int rc = tui_run(&to);
 	free(path);
@@ -205,7 +207,7 @@ static int full_screen(struct chat_args *a, const struct chat_options *co, const
 
 /* Line mode and one-shot answers, on this thread. */
 static int line_mode(struct chat_args *a, const struct chat_options *co, const char *system, const char *resume,
-		     const char *autosave, bool one_question)
+		     const char *autosave, const char *history, bool one_question)
 {
 	struct model *m = cli_load_model(a->po.model_path, MODEL_LOAD_FULL);
 	struct context *ctx = NULL;
@@ -222,7 +224,7 @@ static int line_mode(struct chat_args *a, const struct chat_options *co, const c
 		cli_fail("--resume: %s", error_message());
 		goto done;
 	}
-	rc = one_question ? one_shot(c, &a->po) : repl_run(c, a->po.verbose, autosave);
+	rc = one_question ? one_shot(c, &a->po) : repl_run(c, a->po.verbose, autosave, history);
 done:
 	chat_free(c);
 	context_free(ctx);
@@ -237,7 +239,8 @@ static int chat(struct chat_args *a)
 	co.sampling = a->so.params;
 	if (!a->so.seed_given)
 		co.sampling.seed = sampler_random_seed();
-	char *system_text = NULL, *resume = NULL, *autosave = NULL;
+	char *system_text = NULL, *resume = NULL, *autosave = NULL, *history = NULL;
+	char state_warning[700] = "";
 	if (a->system_file && !(system_text = read_file(a->system_file, NULL)))
 		return cli_fail("--system-file: %s", error_message());
 	const char *system = system_text ? system_text : a->system;
@@ -250,12 +253,21 @@ static int chat(struct chat_args *a)
 		cli_fail("--resume: %s", error_message());
 		goto done;
 	}
-	/* Conversations save themselves as they go, to the file they came from. */
-	if (!one_question)
+	/* Conversations save themselves as they go, to the file they came from.
+	 * Where that cannot be, the chat says so once and goes on without. */
+	if (!one_question && sessions_check_dir() < 0) {
+		snprintf(state_warning, sizeof state_warning,
+			 "%s; this conversation and the input history will not be saved", error_message());
+		if (!screen)
+			fprintf(stderr, "nibble: %s\n", state_warning);
+	} else if (!one_question) {
 		autosave = resume ? xstrdup(resume) : sessions_new_path();
-	rc = screen ? full_screen(a, &co, system, resume, autosave)
-		    : line_mode(a, &co, system, resume, autosave, one_question);
+		history = xdg_path("XDG_STATE_HOME", ".local/state", "history", false);
+	}
+	rc = screen ? full_screen(a, &co, system, resume, autosave, history, *state_warning ? state_warning : NULL)
+		    : line_mode(a, &co, system, resume, autosave, history, one_question);
 done:
+	free(history);
 	free(system_text);
 	free(resume);
 	free(autosave);

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "context.h"
 #include "sampler.h"
+#include "termsafe.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -32,12 +33,19 @@ static const char run_usage[] =
 	"  -v, --verbose            print load time and speeds to stderr\n"
 	"  -h, --help               show this help\n";
 
-/* Writes the text completed so far; false when stdout fails. */
-static bool emit(struct strbuf *text)
+/* Writes the text completed so far; false when stdout fails.  On a
+ * terminal, control characters are shown (ESC as ^[), never obeyed; into a
+ * pipe or file the text stays byte for byte what the model wrote. */
+static bool emit(struct strbuf *text, bool tty)
 {
 	if (text->len == 0)
 		return true;
-	bool ok = fwrite(text->data, 1, text->len, stdout) == text->len && fflush(stdout) == 0;
+	struct strbuf shown = { 0 };
+	if (tty)
+		termsafe_append(&shown, text->data, text->len);
+	const struct strbuf *out = tty ? &shown : text;
+	bool ok = fwrite(out->data, 1, out->len, stdout) == out->len && fflush(stdout) == 0;
+	strbuf_free(&shown);
 	text->len = 0;
 	return ok;
 }
@@ -126,7 +134,7 @@ static int run(const struct run_args *a)
 	struct utf8_stream u8 = { 0 };
 	int32_t id = -1, prev = prompt[n_prompt - 1];
 	int64_t n_gen = 0;
-	bool at_line_start = true;
+	bool at_line_start = true, tty = isatty(STDOUT_FILENO);
 	const char *stop = "the token limit";
 	while (n_predict < 0 || n_gen < n_predict) {
 		if (id >= 0) { /* feed back the token just printed */
@@ -153,7 +161,7 @@ static int run(const struct run_args *a)
 		strbuf_free(&piece);
 		if (text.len)
 			at_line_start = text.data[text.len - 1] == '\n';
-		if (!emit(&text)) {
+		if (!emit(&text, tty)) {
 			cli_fail("cannot write the output: %s", strerror(errno));
 			goto done;
 		}
@@ -162,11 +170,11 @@ static int run(const struct run_args *a)
 	utf8_stream_flush(&u8, &text);
 	if (text.len)
 		at_line_start = false;
-	if (isatty(STDOUT_FILENO) && !at_line_start) {
+	if (tty && !at_line_start) {
 		strbuf_append(&text, "\n", 1); /* leave the shell prompt on a line of its own */
 		at_line_start = true;
 	}
-	if (!emit(&text)) {
+	if (!emit(&text, tty)) {
 		cli_fail("cannot write the output: %s", strerror(errno));
 		goto done;
 	}

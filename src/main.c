@@ -2,6 +2,7 @@
  * The only place the program exits. */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,9 @@ static const struct command {
 
 int main(int argc, char **argv)
 {
+	/* A reader that goes away (nibble chat -p ... | head) ends nibble at once
+	 * and quietly, even where the parent left SIGPIPE ignored. */
+	signal(SIGPIPE, SIG_DFL);
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;

@@ -601,6 +601,13 @@ int quantize_file(const char *in_path, const char *out_path, const struct quanti
 	}
 	r->n_tensors = n;
 
+	/* The new file is renamed into place, which would replace a device node
+	 * such as /dev/null rather than write to it. */
+	struct stat st;
+	if (stat(out_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		error("'%s' is not a regular file", out_path);
+		goto done;
+	}
 	size_t len = strlen(out_path) + 16;
 	tmp = xmalloc(len);
 	snprintf(tmp, len, "%s.tmpXXXXXX", out_path);

@@ -19,16 +19,35 @@
 
 #include "sigpipe.h"
 #include "slash.h"
+#include "termsafe.h"
 #include "util.h"
 
 #define MULTILINE_MARK "\"\"\""
 
-static atomic_bool cancel_reply; /* set by SIGINT: stops the reply being written */
+static atomic_bool cancel_reply; /* set by SIGINT, SIGTERM, SIGHUP: stops the reply being written */
+#define ENDING_SIGNALS (1u << SIGTERM | 1u << SIGHUP)
+
+/* Text for stdout: on a terminal, controls are shown, never obeyed; into a
+ * pipe or file it stays byte for byte what the model wrote. */
+static void print_safely(const char *text, size_t len)
+{
+	static int tty = -1;
+	if (tty < 0)
+		tty = isatty(STDOUT_FILENO);
+	if (!tty) {
+		fwrite(text, 1, len, stdout);
+		return;
+	}
+	struct strbuf shown = { 0 };
+	termsafe_append(&shown, text, len);
+	fwrite(shown.data, 1, shown.len, stdout);
+	strbuf_free(&shown);
+}
 
 void repl_print(void *arg, const char *text, size_t len)
 {
 	bool *ends_line = arg;
-	fwrite(text, 1, len, stdout);
+	print_safely(text, len);
 	fflush(stdout);
 	if (len)
 		*ends_line = text[len - 1] == '\n';
@@ -58,9 +77,9 @@ void repl_report_turn(struct chat *c, bool verbose)
 
 struct line_reader {
 	bool interactive;
-	char *history_path;
 	char *line;     /* a completed line from readline */
 	bool eof;
+	bool ended;     /* SIGTERM or SIGHUP: save and leave */
 };
 
 static struct line_reader *current_reader;
@@ -77,11 +96,15 @@ static void on_readline(char *line)
 /* The next line (caller frees), or NULL at end of input. */
 static char *read_line(struct line_reader *r, const char *prompt)
 {
+	if (r->ended)
+		return NULL;
 	if (!r->interactive) {
 		char *line = NULL;
 		size_t cap = 0;
 		ssize_t n = getline(&line, &cap, stdin);
-		if (n < 0) {
+		if (sigpipe_take() & ENDING_SIGNALS)
+			r->ended = true;
+		if (n < 0 || r->ended) {
 			free(line);
 			return NULL;
 		}
@@ -100,6 +123,10 @@ static char *read_line(struct line_reader *r, const char *prompt)
 			unsigned sigs = sigpipe_take();
 			if (sigs & (1u << SIGWINCH))
 				rl_resize_terminal();
+			if (sigs & ENDING_SIGNALS) {
+				r->ended = true;
+				break;
+			}
 			if (sigs & (1u << SIGINT)) {
 				/* Ctrl-C at the prompt drops the line being typed. */
 				rl_replace_line("", 0);
@@ -139,11 +166,11 @@ static char *read_message(struct line_reader *r)
 	return msg.data;
 }
 
-int repl_run(struct chat *c, bool verbose, const char *autosave)
+int repl_run(struct chat *c, bool verbose, const char *autosave, const char *history)
 {
 	bool autosave_failed = false;
 	struct line_reader r = { .interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) };
-	static const int sigs[] = { SIGINT, SIGWINCH };
+	static const int sigs[] = { SIGINT, SIGWINCH, SIGTERM, SIGHUP };
 	if (sigpipe_open(sigs, ARRAY_LEN(sigs), &cancel_reply) < 0) {
 		fprintf(stderr, "nibble: %s\n", error_message());
 		return 1;
@@ -153,11 +180,14 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 		rl_catch_sigwinch = 0;
 		rl_change_environment = 0;
 		rl_readline_name = "nibble";
-		r.history_path = xdg_path("XDG_STATE_HOME", ".local/state", "history", true);
 		stifle_history(1000);
-		if (r.history_path)
-			read_history(r.history_path);
-		printf("nibble: chatting with %s. /help lists commands, Ctrl-D or /quit leaves.\n", c->model->name);
+		if (history)
+			read_history(history);
+		struct strbuf banner = { 0 };
+		strbuf_printf(&banner, "nibble: chatting with %s. /help lists commands, Ctrl-D or /quit leaves.\n",
+			      c->model->name);
+		print_safely(banner.data, banner.len);
+		strbuf_free(&banner);
 	}
 	if (c->format.note_new && verbose) {
 		fprintf(stderr, "nibble: %s\n", c->format.note);
@@ -167,6 +197,11 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 	int rc = 0;
 	char *msg;
 	while ((msg = read_message(&r))) {
+		if (r.ended) { /* a message of several lines cut short */
+			free(msg);
+			msg = NULL;
+			break;
+		}
 		struct strbuf report = { 0 };
 		enum slash_result res = slash_run(c, msg, &report);
 		if (res == SLASH_QUIT) {
@@ -174,7 +209,7 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 			break;
 		}
 		if (res == SLASH_DONE) {
-			fputs(report.data ? report.data : "", stdout);
+			print_safely(report.data ? report.data : "", report.len);
 			fflush(stdout);
 		} else if (msg[strspn(msg, " \t")]) {
 			bool ends_line = true;
@@ -191,7 +226,8 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 				fprintf(stderr, "nibble: cannot autosave the conversation: %s\n", error_message());
 				autosave_failed = true;
 			}
-			sigpipe_take();
+			if (sigpipe_take() & ENDING_SIGNALS)
+				r.ended = true;
 		}
 		strbuf_free(&report);
 		free(msg);
@@ -199,9 +235,8 @@ int repl_run(struct chat *c, bool verbose, const char *autosave)
 	if (r.interactive) {
 		if (!msg)
 			putchar('\n'); /* Ctrl-D leaves the cursor on the prompt line */
-		if (r.history_path && write_history(r.history_path) != 0)
-			fprintf(stderr, "nibble: cannot save the input history to '%s'\n", r.history_path);
-		free(r.history_path);
+		if (history && write_history(history) != 0)
+			fprintf(stderr, "nibble: cannot save the input history to '%s'\n", history);
 	}
 	if (ferror(stdout))
 		rc = 1;

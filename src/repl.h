@@ -7,9 +7,10 @@
 
 #include "chat.h"
 
-/* Runs the conversation until /quit or end of input, saving it to autosave
- * (if not NULL) after each turn.  Returns an exit code. */
-int repl_run(struct chat *c, bool verbose, const char *autosave);
+/* Runs the conversation until /quit, end of input, SIGTERM or SIGHUP,
+ * saving it to autosave (if not NULL) after each turn, and on a terminal
+ * the input history to history (if not NULL).  Returns an exit code. */
+int repl_run(struct chat *c, bool verbose, const char *autosave, const char *history);
 
 /* Writes reply text to stdout as it comes (a chat_output_fn). */
 void repl_print(void *arg, const char *text, size_t len);

@@ -4,6 +4,7 @@
 #include "sessions.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,60 @@
 #include <unistd.h>
 
 #include "util.h"
+
+/* Makes the folders of path down to its last '/', saying which one failed. */
+static int make_dirs(char *path)
+{
+	char *last = strrchr(path, '/');
+	for (char *p = path + 1; last && p <= last; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int failed = mkdir(path, 0700) != 0 && errno != EEXIST;
+		if (failed)
+			error("cannot create '%s': %s", path, strerror(errno));
+		*p = '/';
+		if (failed)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether a file can be created next to path (a probe, removed at once). */
+static int check_writable(char *path)
+{
+	if (make_dirs(path) < 0)
+		return -1;
+	char *slash = strrchr(path, '/');
+	struct strbuf probe = { 0 };
+	strbuf_append(&probe, path, (size_t)(slash - path));
+	strbuf_append(&probe, "/.probeXXXXXX", 13);
+	int fd = mkstemp(probe.data);
+	if (fd < 0) {
+		probe.data[slash - path] = '\0';
+		error("cannot write in '%s': %s", probe.data, strerror(errno));
+		strbuf_free(&probe);
+		return -1;
+	}
+	close(fd);
+	unlink(probe.data);
+	strbuf_free(&probe);
+	return 0;
+}
+
+int sessions_check_dir(void)
+{
+	char *session = xdg_path("XDG_STATE_HOME", ".local/state", "sessions/x", false);
+	if (!session)
+		return error("neither XDG_STATE_HOME nor HOME is set");
+	/* The history and the log lie one folder above the sessions. */
+	char *above = xstrdup(session);
+	*strrchr(above, '/') = '\0';
+	int rc = check_writable(above) == 0 && check_writable(session) == 0 ? 0 : -1;
+	free(above);
+	free(session);
+	return rc;
+}
 
 char *sessions_new_path(void)
 {

@@ -19,7 +19,7 @@ static size_t n_caught;
 static void on_signal(int sig)
 {
 	int saved = errno;
-	if (sig == SIGINT && interrupt_flag)
+	if ((sig == SIGINT || sig == SIGTERM || sig == SIGHUP) && interrupt_flag)
 		atomic_store(interrupt_flag, true);
 	unsigned char b = (unsigned char)sig;
 	if (write(fds[1], &b, 1) < 0) {
@@ -28,7 +28,7 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-int sigpipe_open(const int *sigs, size_t n, atomic_bool *on_sigint)
+int sigpipe_open(const int *sigs, size_t n, atomic_bool *on_stop)
 {
 	if (pipe(fds) < 0)
 		return error("cannot create a pipe: %s", strerror(errno));
@@ -36,7 +36,7 @@ int sigpipe_open(const int *sigs, size_t n, atomic_bool *on_sigint)
 		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
 		fcntl(fds[i], F_SETFD, FD_CLOEXEC);
 	}
-	interrupt_flag = on_sigint;
+	interrupt_flag = on_stop;
 	struct sigaction sa = { 0 };
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

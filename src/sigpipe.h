@@ -7,9 +7,10 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-/* Catches the n signals in sigs; a SIGINT also sets *on_sigint (may be
- * NULL).  0, or -1 with error(). */
-int sigpipe_open(const int *sigs, size_t n, atomic_bool *on_sigint);
+/* Catches the n signals in sigs; a SIGINT, SIGTERM or SIGHUP also sets
+ * *on_stop (may be NULL), which stops a reply being written.  0, or -1
+ * with error(). */
+int sigpipe_open(const int *sigs, size_t n, atomic_bool *on_stop);
 /* Restores the default actions and closes the pipe. */
 void sigpipe_close(void);
 /* The read end, for poll(). */

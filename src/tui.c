@@ -21,6 +21,7 @@
 
 #include "input.h"
 #include "sigpipe.h"
+#include "termsafe.h"
 #include "transcript.h"
 #include "unicode.h"
 #include "util.h"
@@ -61,18 +62,22 @@ static const int handled_signals[] = { SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUI
 
 /* ---- stderr goes to a log while curses owns the screen ----------------- */
 
-static void capture_stderr(struct tui *t)
+/* Without a log (the state folder cannot be written), stderr goes to
+ * /dev/null: a message on the screen would tear the chat apart. */
+static void capture_stderr(struct tui *t, bool state_writable)
 {
 	t->log_fd = t->saved_stderr = -1;
-	t->log_path = xdg_path("XDG_STATE_HOME", ".local/state", "nibble.log", true);
-	if (!t->log_path)
-		return;
-	t->log_fd = open(t->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (t->log_fd < 0)
+	t->log_path = state_writable ? xdg_path("XDG_STATE_HOME", ".local/state", "nibble.log", true) : NULL;
+	if (t->log_path)
+		t->log_fd = open(t->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = t->log_fd >= 0 ? t->log_fd : open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
 		return;
 	fflush(stderr);
 	t->saved_stderr = dup(STDERR_FILENO);
-	dup2(t->log_fd, STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd != t->log_fd)
+		close(fd);
 }
 
 static bool log_has_text(const struct tui *t)
@@ -113,14 +118,14 @@ static int draw_text(const char *s, size_t len, int cells)
 		int w = transcript_char_width(cp);
 		if (used + w > cells)
 			break;
+		char shown[3];
 		if (cp == '\t') {
 			for (int k = 0; k < w; k++)
 				addch(' ');
-		} else if (cp < 0x20 || cp == 0x7f) {
-			addch('^');
-			addch(cp == 0x7f ? '?' : (chtype)(cp + '@'));
-		} else if (cp >= 0x80 && cp < 0xa0) {
-			addstr("??");
+		} else if (cp == '\n') {
+			addstr("^J");
+		} else if (termsafe_control(cp, shown)) {
+			addstr(shown);
 		} else if (cp >= 0x80 && !transcript_utf8) {
 			addch('?');
 		} else {
@@ -608,7 +613,7 @@ int tui_run(const struct tui_options *o)
 	}
 	const char *slash = strrchr(o->engine.model_path, '/');
 	snprintf(t.model_file, sizeof t.model_file, "%s", slash ? slash + 1 : o->engine.model_path);
-	capture_stderr(&t);
+	capture_stderr(&t, !o->state_warning);
 	initscr();
 	raw();
 	noecho();
@@ -625,9 +630,9 @@ int tui_run(const struct tui_options *o)
 	fflush(stdout);
 	struct pollfd pending = { STDIN_FILENO, POLLIN, 0 };
 	bool typed_ahead = poll(&pending, 1, 0) > 0;
-	char *history = xdg_path("XDG_STATE_HOME", ".local/state", "history", true);
-	input_init(on_line, &t, history);
-	free(history);
+	input_init(on_line, &t, o->history);
+	if (o->state_warning)
+		add_note(&t, ENTRY_NOTICE, o->state_warning);
 
 	t.engine = engine_start(&o->engine, &t.q);
 	if (!t.engine) {

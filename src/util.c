@@ -166,54 +166,87 @@ char *read_file(const char *path, size_t *len_out)
 	return buf;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len)
+/* Writes all of data to fd; 0, or -1 with errno set. */
+static int write_all(int fd, const char *p, size_t left)
 {
-	size_t n = strlen(path) + 16;
-	char *tmp = xmalloc(n);
-	snprintf(tmp, n, "%s.tmpXXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		error("cannot create a file next to '%s': %s", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	const char *p = data;
-	size_t left = len;
 	while (left > 0) {
 		ssize_t w = write(fd, p, left);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			error("cannot write '%s': %s", path, strerror(w < 0 ? errno : EIO));
-			goto fail;
+			if (w == 0)
+				errno = EIO;
+			return -1;
 		}
 		p += w;
 		left -= (size_t)w;
 	}
-	if (fsync(fd) != 0 && errno != EINVAL) {
+	return 0;
+}
+
+/* A device or a FIFO (/dev/stdout, /dev/full) has no old contents to keep,
+ * and renaming a file over it would replace the device node itself. */
+static int write_in_place(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return error("cannot open '%s': %s", path, strerror(errno));
+	if (write_all(fd, data, len) < 0) {
+		error("cannot write '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (close(fd) != 0)
+		return error("cannot write '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len)
+{
+	struct stat st, lst;
+	bool exists = stat(path, &st) == 0;
+	if (exists && !S_ISREG(st.st_mode))
+		return write_in_place(path, data, len);
+	/* Through a symbolic link, the file it names is replaced and the link stays. */
+	char *target = exists && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) ? realpath(path, NULL) : NULL;
+	const char *dest = target ? target : path;
+	size_t n = strlen(dest) + 16;
+	char *tmp = xmalloc(n);
+	snprintf(tmp, n, "%s.tmpXXXXXX", dest);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		error("cannot create a file next to '%s': %s", dest, strerror(errno));
+		free(tmp);
+		free(target);
+		return -1;
+	}
+	if (write_all(fd, data, len) < 0 || (fsync(fd) != 0 && errno != EINVAL)) {
 		error("cannot write '%s': %s", path, strerror(errno));
 		goto fail;
 	}
+	/* A replaced file keeps its permissions; a new one gets the umask's. */
 	mode_t mask = umask(0);
 	umask(mask);
-	fchmod(fd, 0666 & ~mask);
+	fchmod(fd, exists ? st.st_mode & 07777 : 0666 & ~mask);
 	if (close(fd) != 0) {
 		fd = -1;
 		error("cannot write '%s': %s", path, strerror(errno));
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0) {
-		error("cannot replace '%s': %s", path, strerror(errno));
+	if (rename(tmp, dest) != 0) {
+		error("cannot replace '%s': %s", dest, strerror(errno));
 		goto fail;
 	}
 	free(tmp);
+	free(target);
 	return 0;
 fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
 	free(tmp);
+	free(target);
 	return -1;
 }
 

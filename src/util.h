@@ -40,7 +40,9 @@ double now_seconds(void);
 char *read_file(const char *path, size_t *len_out);
 
 /* Writes a buffer to PATH through a temporary file and rename(), so an
- * existing file is never left half-written (full disk, crash). */
+ * existing file is never left half-written (full disk, crash); it keeps its
+ * permissions, and a symbolic link stays, the file it names replaced.  A
+ * device or FIFO (/dev/stdout) is written directly.  0, or -1 with error(). */
 int write_file_atomic(const char *path, const void *data, size_t len);
 
 /* $ENV/nibble/NAME, or $HOME/FALLBACK/nibble/NAME when ENV is unset or
