@@ -10,6 +10,7 @@
 #include "model_find.h"
 #include "quant.h"
 #include "sysmem.h"
+#include "termsafe.h"
 #include "util.h"
 
 static const char info_usage[] =
@@ -41,10 +42,15 @@ static void print_tensor_types(const struct gguf *g)
 static void print_vocab(const struct tokenizer *t)
 {
 	printf("%-15s", "vocabulary:");
-	if (t->kind == TOKENIZER_BPE)
-		printf("byte-level BPE (pre: %s%s)", t->pre_name, t->pre_unknown ? ", unknown: split as GPT-2" : "");
-	else
+	if (t->kind == TOKENIZER_BPE) {
+		struct strbuf pre = { 0 };
+		printf("byte-level BPE (pre: %s%s)", termsafe_str(&pre, t->pre_name),
+		       t->pre_unknown ? ", unknown: split as GPT-2" : "");
+		strbuf_free(&pre);
+	}
+	else {
 		printf("SentencePiece BPE");
+	}
 	printf(", %u tokens", t->n_vocab);
 	if (t->bos >= 0)
 		printf(", BOS %d%s", t->bos, t->add_bos ? " (added)" : "");
@@ -127,13 +133,15 @@ int cmd_info(int argc, char **argv)
 	}
 	const struct gguf *g = m->gguf;
 	char size[32];
-	printf("%-15s%s\n", "file:", path);
+	struct strbuf shown = { 0 }; /* text from the file, which may hold control characters */
+	printf("%-15s%s\n", "file:", termsafe_str(&shown, path));
 	printf("%-15s%s, GGUF v%u, %" PRIu64 " tensors, %" PRIu64 " metadata entries\n", "format:",
 	       format_bytes(g->size, size, sizeof size), g->version, g->n_tensors, g->n_kv);
-	printf("%-15s%s\n", "name:", m->name);
+	printf("%-15s%s\n", "name:", termsafe_str(&shown, m->name));
 	print_vocab(m->tokenizer);
 	if (vocab_only) {
 		printf("%-15s%s\n", "contents:", "vocabulary only (no weights)");
+		strbuf_free(&shown);
 		model_free(m);
 		free(file);
 		return EXIT_OK;
@@ -172,9 +180,10 @@ int cmd_info(int argc, char **argv)
 	printf("\n");
 	printf("%-15s%s\n", "runs on CPU:", m->unsupported ? "no" : "yes");
 	if (m->unsupported)
-		printf("%-15s%s\n", "", m->unsupported);
+		printf("%-15s%s\n", "", termsafe_str(&shown, m->unsupported));
 	else
 		print_backend(m, ctx);
+	strbuf_free(&shown);
 	model_free(m);
 	free(file);
 	return EXIT_OK;

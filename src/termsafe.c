@@ -46,3 +46,11 @@ void termsafe_append(struct strbuf *out, const char *s, size_t len)
 	strbuf_append(out, valid.data + plain, valid.len - plain);
 	strbuf_free(&valid);
 }
+
+const char *termsafe_str(struct strbuf *buf, const char *s)
+{
+	buf->len = 0;
+	termsafe_append(buf, s, strlen(s));
+	strbuf_append(buf, "", 0); /* a string even when s is empty */
+	return buf->data;
+}

@@ -18,5 +18,7 @@ const char *termsafe_control(uint32_t cp, char buf[3]);
  * tabs kept) and invalid UTF-8 as U+FFFD.  A character split across two
  * calls is not joined: pass whole characters. */
 void termsafe_append(struct strbuf *out, const char *s, size_t len);
+/* String s shown so, in buf (emptied first, freed by the caller). */
+const char *termsafe_str(struct strbuf *buf, const char *s);
 
 #endif

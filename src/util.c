@@ -58,12 +58,34 @@ char *xstrndup(const char *s, size_t n)
 
 static _Thread_local char last_error[512];
 
+/* Error messages quote names and strings from files that may be hostile:
+ * a message stays one line of text, whatever it quotes, so that it cannot
+ * send the terminal escape sequences.  Control characters (C0, DEL, C1) and
+ * bytes that are not UTF-8 become '?'. */
+static void make_printable(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p;) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 && c >= 0xc2 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+			   (c & 0xf8) == 0xf0 && c <= 0xf4 ? 4 : 0;
+		size_t ok = 1;
+		while (ok < n && (p[ok] & 0xc0) == 0x80)
+			ok++;
+		if (n == 0 || ok < n || c < 0x20 || c == 0x7f || (c == 0xc2 && p[1] < 0xa0)) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 int error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof last_error, fmt, ap);
 	va_end(ap);
+	make_printable(last_error);
 	return -1;
 }
 
@@ -81,6 +103,7 @@ int error_prefix(const char *fmt, ...)
 		memcpy(last_error + n + 2, old, len);
 		last_error[n + 2 + len] = '\0';
 	}
+	make_printable(last_error);
 	return -1;
 }
 

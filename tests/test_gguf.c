@@ -306,6 +306,14 @@ static void t_unknown_type(struct strbuf *b)
 	gw_tensor_info(b, "mystery", 1, ne, 31, 0);
 }
 
+/* A name that would clear the screen and set the window title if an error
+ * message printed it as it is. */
+static void t_hostile_name(struct strbuf *b)
+{
+	uint64_t ne[1] = { 32 };
+	gw_tensor_info(b, "\x1b[2J\x1b]0;pwned\x07\xc2\x9b\x9b\n", 1, ne, 31, 0);
+}
+
 static void t_partial_block(struct strbuf *b)
 {
 	uint64_t ne[1] = { 40 };
@@ -349,6 +357,8 @@ static void test_corrupt(void)
 		  t_misaligned, 1 },
 		{ "duplicate tensor names", "duplicate tensor name 'same'", NULL, t_duplicate, 2 },
 		{ "an unknown tensor type", "tensor 'mystery': unknown tensor type id 31", NULL, t_unknown_type, 1 },
+		{ "a name of control characters", "tensor '?[2J?]0;pwned?\?\?\?\?': unknown tensor type id 31", NULL,
+		  t_hostile_name, 1 },
 		{ "a row that is not whole blocks", "not a multiple of the Q8_0 block size 32", NULL, t_partial_block, 1 },
 		{ "a 399-byte tensor name", "tensor name length 399", NULL, t_name_long, 1 },
 	};
