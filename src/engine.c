@@ -11,6 +11,7 @@
 
 #include "quant.h"
 #include "slash.h"
+#include "sigbus.h"
 #include "util.h"
 
 enum request_kind { REQUEST_NONE, REQUEST_SEND, REQUEST_COMMAND, REQUEST_QUIT };
@@ -215,7 +216,7 @@ struct engine *engine_start(const struct engine_config *cfg, struct evq *q)
 	pthread_cond_init(&e->wake, NULL);
 	/* The engine never handles signals: the UI thread owns them. */
 	sigset_t all, old;
-	sigfillset(&all);
+	sigbus_worker_mask(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int rc = pthread_create(&e->thread, NULL, engine_main, e);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

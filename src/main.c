@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "sigbus.h"
 
 static const char usage[] =
 	"Usage: nibble COMMAND [OPTIONS]\n"
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
 	/* A reader that goes away (nibble chat -p ... | head) ends nibble at once
 	 * and quietly, even where the parent left SIGPIPE ignored. */
 	signal(SIGPIPE, SIG_DFL);
+	sigbus_catch();
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;

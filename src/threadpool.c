@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sigbus.h"
 #include "util.h"
 
 /* How long a worker keeps looking for the next job before it sleeps. */
@@ -111,7 +112,7 @@ struct threadpool *threadpool_init(int n_threads)
 
 	/* Workers never handle signals: the UI thread owns them. */
 	sigset_t all, old;
-	sigfillset(&all);
+	sigbus_worker_mask(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int created = 1;
 	for (; created < tp->n_threads; created++) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "input.h"
+#include "sigbus.h"
 #include "sigpipe.h"
 #include "termsafe.h"
 #include "transcript.h"
@@ -614,6 +615,7 @@ int tui_run(const struct tui_options *o)
 	const char *slash = strrchr(o->engine.model_path, '/');
 	snprintf(t.model_file, sizeof t.model_file, "%s", slash ? slash + 1 : o->engine.model_path);
 	capture_stderr(&t, !o->state_warning);
+	sigbus_screen(t.saved_stderr >= 0 ? t.saved_stderr : STDERR_FILENO);
 	initscr();
 	raw();
 	noecho();
@@ -694,6 +696,7 @@ int tui_run(const struct tui_options *o)
 	printf("\033[?2004l");
 	fflush(stdout);
 	endwin();
+	sigbus_screen(-1);
 	restore_stderr(&t);
 	sigpipe_close();
 	transcript_free(&t.tr);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # faults.sh - nibble under faults: full disks, unwritable folders, signals in
-# the middle of a reply, a reader that goes away, the model file deleted or
-# replaced while it runs, and model text full of terminal escape sequences.
+# the middle of a reply, a reader that goes away, the model file deleted,
+# replaced or cut short while it runs, and model text full of terminal escape sequences.
 . "$(dirname "$0")/tap.sh"
 need_fixtures
 M=$DATA/models
@@ -207,6 +207,24 @@ EOF
 			session "$saved" | grep -qx 'user 18' && session "$saved" | grep -q '^assistant [1-9][0-9]*$'; echo $?) \
 			"$mode: SIG$sig mid-reply saves both turns and gives the terminal back"
 	done
+done
+# Cut short in place (not renamed over), the file loses the pages nibble
+# has mapped: reading the weights raises SIGBUS, which must end the chat
+# with a message and status 1 and give the terminal back, not crash.
+for mode in screen plain; do
+	name=cut$mode
+	opt=
+	[ $mode = plain ] && opt=--plain
+	cp "$STORIES" "$TMP/$name.gguf"
+	chmod u+w "$TMP/$name.gguf"
+	term_start "$name" 100 30 "env LANG=C.UTF-8 XDG_STATE_HOME='$TMP/$name' '$NIBBLE' chat $opt -m '$TMP/$name.gguf' --temp 0 -n 6; echo NIBBLE-EXITED \$?; $stty; sleep 30"
+	if [ $mode = plain ]; then wait_for "$name" 'chatting with' >/dev/null; else wait_for "$name" 'tok/s' >/dev/null; fi
+	keys "$name" 'Hello' Enter
+	sleep 1
+	: >"$TMP/$name.gguf"
+	keys "$name" 'Once upon a time' Enter
+	ok $(wait_for "$name" 'NIBBLE-EXITED 1' && wait_for "$name" 'nibble: the model file was changed or cut short on disk' &&
+		wait_for "$name" "$sane"; echo $?) "$mode: a model file cut short on disk ends the chat with a message"
 done
 # At the line-mode prompt, readline holds the terminal: SIGTERM must give it back.
 cat >"$TMP/prompt.sh" <<EOF
