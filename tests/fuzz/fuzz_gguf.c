@@ -1,9 +1,9 @@
 /* fuzz_gguf.c - whole GGUF files, loaded the way `nibble info` loads them
  * (the vocabulary first, then the model with every tensor's shape, type and
- * offset checked) and then as `nibble run` would (MODEL_LOAD_FULL).  What a
- * load accepts must hold up: tensor data inside the file, weights of the
- * shapes the hyperparameters promise, readable to the last byte, token ids
- * the tokenizer makes inside the vocabulary. */
+ * offset checked), then as `nibble run` would (MODEL_LOAD_FULL), and with
+ * the prompt their chat template makes.  What a load accepts must hold up:
+ * tensor data inside the file, weights of the shapes the hyperparameters
+ * promise, readable to the last byte, token ids inside the vocabulary. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "chat_format.h"
 #include "fuzz.h"
 #include "fuzz_mmap.h"
 #include "model.h"
@@ -132,6 +133,30 @@ static void encode_decode(const struct tokenizer *t)
 	}
 }
 
+/* The prompt a chat makes with the file's own template (or the built-in
+ * format its vocabulary suggests), tokenized as the chat tokenizes it. */
+static void chat_prompt(const struct model *m)
+{
+	struct chat_format f;
+	if (chat_format_init(&f, m, NULL) < 0)
+		return;
+	json_object *messages = json_tokener_parse("[{\"role\": \"system\", \"content\": \"Be brief.\"},"
+						   " {\"role\": \"user\", \"content\": \"Hi <s>\"}]");
+	struct strbuf prompt = { 0 };
+	chat_format_render(&f, messages, true, &prompt);
+	int32_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	if (prompt.len)
+		tokenizer_encode(m->tokenizer, prompt.data, prompt.len, TOKENIZE_ADD_BOS | TOKENIZE_PARSE_SPECIAL, &ids,
+				 &n, &cap);
+	for (size_t i = 0; i < n; i++)
+		FUZZ_CHECK(ids[i] >= 0 && (uint32_t)ids[i] < m->tokenizer->n_vocab, "prompt token id %d", ids[i]);
+	free(ids);
+	strbuf_free(&prompt);
+	json_object_put(messages);
+	chat_format_free(&f);
+}
+
 static void check_weight(const struct model *m, const struct weight *w, int64_t n_in, int64_t n_out)
 {
 	FUZZ_CHECK(w->data && w->n_in == n_in && w->n_out == n_out, "weight '%s' is [%" PRId64 ", %" PRId64
@@ -202,6 +227,7 @@ int FUZZ_ONE(gguf)(const uint8_t *data, size_t size)
 	check_tensors(m->gguf);
 	read_metadata(m->gguf);
 	encode_decode(m->tokenizer);
+	chat_prompt(m);
 	bool has_tensors = m->gguf->n_tensors > 0;
 	model_free(m);
 	if (!has_tensors)
