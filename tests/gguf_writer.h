@@ -79,6 +79,16 @@ static inline void gw_kv_str_array(struct strbuf *b, const char *key, const char
 		gw_str(b, v[i]);
 }
 
+static inline void gw_kv_i32_array(struct strbuf *b, const char *key, const int32_t *v, size_t n)
+{
+	gw_str(b, key);
+	gw_u32(b, GGUF_TYPE_ARRAY);
+	gw_u32(b, GGUF_TYPE_INT32);
+	gw_u64(b, n);
+	for (size_t i = 0; i < n; i++)
+		gw_u32(b, (uint32_t)v[i]);
+}
+
 static inline void gw_tensor_info(struct strbuf *b, const char *name, uint32_t n_dims, const uint64_t *ne,
 			   uint32_t type, uint64_t offset)
 {

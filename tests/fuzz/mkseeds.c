@@ -33,12 +33,7 @@ static uint32_t spm_vocab(struct strbuf *kv)
 		float f = -(float)i;
 		gw_bytes(kv, &f, 4);
 	}
-	gw_str(kv, "tokenizer.ggml.token_type");
-	gw_u32(kv, GGUF_TYPE_ARRAY);
-	gw_u32(kv, GGUF_TYPE_INT32);
-	gw_u64(kv, N);
-	for (int i = 0; i < N; i++)
-		gw_u32(kv, (uint32_t)types[i]);
+	gw_kv_i32_array(kv, "tokenizer.ggml.token_type", types, N);
 	gw_kv_u32(kv, "tokenizer.ggml.bos_token_id", 1);
 	gw_kv_u32(kv, "tokenizer.ggml.eos_token_id", 2);
 	gw_kv_bool(kv, "tokenizer.ggml.add_bos_token", 1);
@@ -57,12 +52,7 @@ static uint32_t bpe_vocab(struct strbuf *kv, const char *pre)
 	gw_kv_str(kv, "tokenizer.ggml.pre", pre);
 	gw_kv_str_array(kv, "tokenizer.ggml.tokens", tokens, N);
 	gw_kv_str_array(kv, "tokenizer.ggml.merges", merges, sizeof merges / sizeof merges[0]);
-	gw_str(kv, "tokenizer.ggml.token_type");
-	gw_u32(kv, GGUF_TYPE_ARRAY);
-	gw_u32(kv, GGUF_TYPE_INT32);
-	gw_u64(kv, N);
-	for (int i = 0; i < N; i++)
-		gw_u32(kv, (uint32_t)types[i]);
+	gw_kv_i32_array(kv, "tokenizer.ggml.token_type", types, N);
 	gw_kv_u32(kv, "tokenizer.ggml.eos_token_id", 8);
 	gw_kv_u32(kv, "tokenizer.ggml.eot_token_id", 10);
 	gw_kv_str(kv, "tokenizer.chat_template",
