@@ -40,12 +40,7 @@ static bool emit(struct strbuf *text, bool tty)
 {
 	if (text->len == 0)
 		return true;
-	struct strbuf shown = { 0 };
-	if (tty)
-		termsafe_append(&shown, text->data, text->len);
-	const struct strbuf *out = tty ? &shown : text;
-	bool ok = fwrite(out->data, 1, out->len, stdout) == out->len && fflush(stdout) == 0;
-	strbuf_free(&shown);
+	bool ok = termsafe_write(stdout, text->data, text->len, tty) && fflush(stdout) == 0;
 	text->len = 0;
 	return ok;
 }

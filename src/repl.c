@@ -34,14 +34,8 @@ static void print_safely(const char *text, size_t len)
 	static int tty = -1;
 	if (tty < 0)
 		tty = isatty(STDOUT_FILENO);
-	if (!tty) {
-		fwrite(text, 1, len, stdout);
-		return;
-	}
-	struct strbuf shown = { 0 };
-	termsafe_append(&shown, text, len);
-	fwrite(shown.data, 1, shown.len, stdout);
-	strbuf_free(&shown);
+	/* a failed write shows in ferror(stdout), which repl_run checks */
+	(void)termsafe_write(stdout, text, len, tty);
 }
 
 void repl_print(void *arg, const char *text, size_t len)

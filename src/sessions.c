@@ -14,28 +14,10 @@
 
 #include "util.h"
 
-/* Makes the folders of path down to its last '/', saying which one failed. */
-static int make_dirs(char *path)
-{
-	char *last = strrchr(path, '/');
-	for (char *p = path + 1; last && p <= last; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int failed = mkdir(path, 0700) != 0 && errno != EEXIST;
-		if (failed)
-			error("cannot create '%s': %s", path, strerror(errno));
-		*p = '/';
-		if (failed)
-			return -1;
-	}
-	return 0;
-}
-
 /* Whether a file can be created next to path (a probe, removed at once). */
 static int check_writable(char *path)
 {
-	if (make_dirs(path) < 0)
+	if (make_parent_dirs(path) < 0)
 		return -1;
 	char *slash = strrchr(path, '/');
 	struct strbuf probe = { 0 };

@@ -47,6 +47,17 @@ void termsafe_append(struct strbuf *out, const char *s, size_t len)
 	strbuf_free(&valid);
 }
 
+bool termsafe_write(FILE *f, const char *s, size_t len, bool tty)
+{
+	if (!tty)
+		return fwrite(s, 1, len, f) == len;
+	struct strbuf shown = { 0 };
+	termsafe_append(&shown, s, len);
+	bool ok = fwrite(shown.data, 1, shown.len, f) == shown.len;
+	strbuf_free(&shown);
+	return ok;
+}
+
 const char *termsafe_str(struct strbuf *buf, const char *s)
 {
 	buf->len = 0;

@@ -4,7 +4,9 @@
 #ifndef NIBBLE_TERMSAFE_H
 #define NIBBLE_TERMSAFE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util.h"
 
@@ -18,6 +20,9 @@ const char *termsafe_control(uint32_t cp, char buf[3]);
  * tabs kept) and invalid UTF-8 as U+FFFD.  A character split across two
  * calls is not joined: pass whole characters. */
 void termsafe_append(struct strbuf *out, const char *s, size_t len);
+/* Writes s[0..len) to f: shown as above when f is a terminal (tty), byte
+ * for byte what the model wrote otherwise.  Whether all of it was written. */
+bool termsafe_write(FILE *f, const char *s, size_t len, bool tty);
 /* String s shown so, in buf (emptied first, freed by the caller). */
 const char *termsafe_str(struct strbuf *buf, const char *s);
 

@@ -273,6 +273,24 @@ fail:
 	return -1;
 }
 
+/* make_parent_dirs(), with error() only when report is set. */
+static int make_dirs(char *path, bool report)
+{
+	char *last = strrchr(path, '/');
+	for (char *p = path + 1; last && p <= last; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int failed = mkdir(path, 0700) != 0 && errno != EEXIST;
+		if (failed && report)
+			error("cannot create '%s': %s", path, strerror(errno));
+		*p = '/';
+		if (failed)
+			return -1;
+	}
+	return 0;
+}
+
 char *xdg_path(const char *env, const char *fallback, const char *name, bool create_dirs)
 {
 	const char *base = getenv(env), *home = getenv("HOME");
@@ -288,16 +306,15 @@ char *xdg_path(const char *env, const char *fallback, const char *name, bool cre
 	}
 	strbuf_append(&path, "/nibble/", 8);
 	strbuf_append(&path, name, strlen(name));
-	if (create_dirs) {
-		char *last = strrchr(path.data, '/');
-		for (char *p = path.data + 1; p <= last; p++)
-			if (*p == '/') {
-				*p = '\0';
-				mkdir(path.data, 0700);
-				*p = '/';
-			}
-	}
+	/* a folder that cannot be made shows when the file is written */
+	if (create_dirs)
+		(void)make_dirs(path.data, false);
 	return path.data;
+}
+
+int make_parent_dirs(char *path)
+{
+	return make_dirs(path, true);
 }
 
 int cpu_physical_cores(void)

@@ -50,6 +50,9 @@ int write_file_atomic(const char *path, const void *data, size_t len);
  * create_dirs makes the directories above NAME.  Caller frees; NULL when
  * neither variable is set. */
 char *xdg_path(const char *env, const char *fallback, const char *name, bool create_dirs);
+/* Makes the folders of path down to its last '/' (mode 0700), like mkdir
+ * -p.  0, or -1 with error() naming the folder that could not be made. */
+int make_parent_dirs(char *path);
 
 /* Number of physical CPU cores (falls back to online logical CPUs). */
 int cpu_physical_cores(void);
