@@ -61,12 +61,13 @@ int FUZZ_INIT(tokenizer)(int *argc, char ***argv)
 		char path[4096 + 256 + 2];
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
 		if (n_vocabs < MAX_VOCABS) {
+			/* A vocabulary of a kind nibble does not tokenize yet is left
+			 * out; test_tokenizer checks that the supported ones load. */
 			struct model *m = model_load(path, MODEL_LOAD_VOCAB);
-			if (!m) {
-				fprintf(stderr, "fuzz_tokenizer: %s: %s\n", path, error_message());
-				abort();
-			}
-			vocabs[n_vocabs++] = m;
+			if (m)
+				vocabs[n_vocabs++] = m;
+			else
+				fprintf(stderr, "fuzz_tokenizer: skipping %s: %s\n", path, error_message());
 		}
 		free(names[i]);
 	}
