@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model_find.h"
-#include "util.h"
+#include "model/find.h"
+#include "base/util.h"
 
 int cli_fail(const char *fmt, ...)
 {

@@ -6,10 +6,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "context.h"
-#include "model.h"
-#include "sampler.h"
-#include "settings.h"
+#include "model/context.h"
+#include "model/model.h"
+#include "model/sampler.h"
+#include "chat/settings.h"
 
 enum {
 	EXIT_OK = 0,

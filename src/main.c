@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "sigbus.h"
+#include "base/sigbus.h"
 
 static const char usage[] =
 	"Usage: nibble COMMAND [OPTIONS]\n"

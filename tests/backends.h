@@ -11,7 +11,7 @@
 
 #include "tap.h"
 #ifdef HAVE_VULKAN
-#include "vk.h"
+#include "backend/vulkan_device.h"
 #endif
 
 /* Whether Vulkan tests can run; says why not (a TAP failure when it is

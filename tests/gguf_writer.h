@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gguf.h"
-#include "quant.h"
-#include "util.h"
+#include "gguf/gguf.h"
+#include "quant/quant.h"
+#include "base/util.h"
 
 static inline void gw_bytes(struct strbuf *b, const void *p, size_t n)
 {

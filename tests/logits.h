@@ -6,9 +6,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "context.h"
-#include "model.h"
-#include "util.h"
+#include "model/context.h"
+#include "model/model.h"
+#include "base/util.h"
 
 /* RMS of ours - ref over the standard deviation of ref. */
 static inline double rel_rms(const float *ours, const float *ref, size_t n)

@@ -13,12 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "chat.h"
+#include "chat/chat.h"
 #include "fixtures.h"
 #include "gguf_writer.h"
-#include "stop.h"
+#include "chat/stop.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static void collect(void *arg, const char *text, size_t len)
 {

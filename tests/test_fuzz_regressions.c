@@ -11,7 +11,7 @@
 
 #include "fuzz.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static const struct {
 	const char *name;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "gguf_writer.h"
-#include "model.h"
+#include "model/model.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/nibble-test-gguf-XXXXXX";

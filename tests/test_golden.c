@@ -10,13 +10,13 @@
 #include <string.h>
 
 #include "backends.h"
-#include "context.h"
+#include "model/context.h"
 #include "fixtures.h"
 #include "logits.h"
-#include "model.h"
-#include "quant.h"
+#include "model/model.h"
+#include "quant/quant.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 struct golden {
 	char *prompt;

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context.h"
+#include "model/context.h"
 #include "fixtures.h"
-#include "gguf.h"
-#include "quant.h"
+#include "gguf/gguf.h"
+#include "quant/quant.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static const char *const files[] = { "Q2_K", "Q3_K_M", "Q4_K_S", "Q4_K_M", "Q5_K_M", "Q6_K", "IQ4_XS" };
 

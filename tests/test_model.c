@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "context.h"
+#include "model/context.h"
 #include "gguf_writer.h"
-#include "sysmem.h"
+#include "base/sysmem.h"
 #include "tap.h"
 
 static char path[] = "/tmp/nibble-test-model-XXXXXX";

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "context.h"
-#include "gguf.h"
-#include "quant.h"
-#include "quant_impl.h"
-#include "util.h"
+#include "model/context.h"
+#include "gguf/gguf.h"
+#include "quant/quant.h"
+#include "quant/kernels.h"
+#include "base/util.h"
 #include "tap.h"
 
 static uint64_t rng_state = 42;

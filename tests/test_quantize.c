@@ -13,14 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "context.h"
+#include "model/context.h"
 #include "fixtures.h"
 #include "logits.h"
 #include "gguf_writer.h"
-#include "quant.h"
-#include "quantize.h"
+#include "quant/quant.h"
+#include "model/quantize.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 /* ---- the rules on TinyLlama's shape ------------------------------------- */
 

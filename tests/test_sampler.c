@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "sampler.h"
+#include "model/sampler.h"
 #include "tap.h"
 
 enum { NV = 100 };

@@ -11,8 +11,8 @@
 
 #include "fixtures.h"
 #include "tap.h"
-#include "template.h"
-#include "util.h"
+#include "jinja/jinja.h"
+#include "base/util.h"
 
 /* The day the goldens were rendered on, at noon local time. */
 static time_t golden_day(void)

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "tap.h"
-#include "threadpool.h"
+#include "base/threadpool.h"
 
 struct count_job {
 	atomic_long calls;

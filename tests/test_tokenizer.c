@@ -11,9 +11,9 @@
 
 #include "fixtures.h"
 #include "gguf_writer.h"
-#include "model.h"
+#include "model/model.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #define SEPARATOR "\n__ggml_vocab_test__\n"
 

@@ -7,9 +7,9 @@
 #include <locale.h>
 #include <string.h>
 
-#include "evq.h"
+#include "chat/event_queue.h"
 #include "tap.h"
-#include "transcript.h"
+#include "ui/transcript.h"
 
 /* The rows of entry e as strings joined by '|'. */
 static void rows_of(struct transcript *t, size_t e, struct strbuf *out)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "unicode.h"
+#include "text/unicode.h"
 
 static void test_classes(void)
 {

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "tap.h"
-#include "termsafe.h"
-#include "utf8.h"
+#include "ui/termsafe.h"
+#include "text/utf8.h"
 
 /* Feeds the pieces one by one and compares the total output. */
 static void check(const char *what, const char *const *pieces, int n, const char *want)

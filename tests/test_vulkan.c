@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 #include "backends.h"
-#include "quant.h"
+#include "quant/quant.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static uint64_t rng_state = 7;
 

@@ -13,10 +13,10 @@ jobs=${FUZZ_JOBS:-2}
 
 # The library sources the harnesses reach (the loader, both tokenizers, the
 # quant kernels, the template interpreter and the chat formats).
-lib="arch chat_format gguf merge_queue model pretokenize quant quant_kquants quant_kquants_quantize
-	quant_legacy strmap template template_builtins template_eval template_lex template_methods
-	template_parse template_text template_value tokenizer tokenizer_bpe unicode unicode_tables utf8 util"
-avx2="cpu_avx2 cpu_avx2_kquants cpu_avx2_legacy"
+lib="base/strmap base/util chat/format gguf/gguf jinja/builtins jinja/eval jinja/jinja jinja/lex jinja/methods
+	jinja/parse jinja/text jinja/value model/arch model/model quant/kquants quant/kquants_quantize quant/legacy
+	quant/quant text/bpe text/merge_queue text/pretokenize text/tokenizer text/unicode text/unicode_tables text/utf8"
+avx2="quant/avx2 quant/avx2_kquants quant/avx2_legacy"
 harness="fuzz_gguf fuzz_tokenizer fuzz_template fuzz_utf8"
 
 common="-std=c11 -g -O1 -fno-omit-frame-pointer -DNDEBUG -Wno-string-plus-int -I$out -I$top_builddir -I$srcdir/src -I$srcdir/tests/fuzz -I$srcdir/tests ${JSON_CFLAGS:-}"
@@ -41,7 +41,7 @@ fi
 if cmp -s "$out/config.h.new" "$out/config.h"; then rm -f "$out/config.h.new"; else mv "$out/config.h.new" "$out/config.h"; fi
 [ "$have_avx2" = yes ] || avx2=
 # A source is compiled again when it, a header or config.h is newer than its object.
-newest_header=$(ls -t "$srcdir"/src/*.h "$srcdir"/tests/fuzz/*.h "$srcdir"/tests/gguf_writer.h \
+newest_header=$(ls -t "$srcdir"/src/*.h "$srcdir"/src/*/*.h "$srcdir"/tests/fuzz/*.h "$srcdir"/tests/gguf_writer.h \
 	"$abs_config" "$out/config.h" | head -n 1)
 jobs_file="$out/jobs"
 : >"$jobs_file"
@@ -52,8 +52,10 @@ add() { # add SOURCE OBJECT FLAGS...
 		echo "$cc $common $* -c $src -o $obj" >>"$jobs_file"
 	fi
 }
-for f in $lib; do add "$srcdir/src/$f.c" "$out/$f.o" $sanitize -fsanitize=fuzzer-no-link; done
-for f in $avx2; do add "$srcdir/src/$f.c" "$out/$f.o" $sanitize -fsanitize=fuzzer-no-link -mavx2 -mfma -mf16c; done
+# Objects are named after the source's path: src/quant/avx2.c -> quant_avx2.o.
+obj() { echo "$out/$(echo "$1" | tr / _).o"; }
+for f in $lib; do add "$srcdir/src/$f.c" "$(obj "$f")" $sanitize -fsanitize=fuzzer-no-link; done
+for f in $avx2; do add "$srcdir/src/$f.c" "$(obj "$f")" $sanitize -fsanitize=fuzzer-no-link -mavx2 -mfma -mf16c; done
 # fuzz_tokenizer's vocabularies: ../shared/vocab next to the source tree
 vocab_dir=$(cd "$srcdir" && pwd)/../shared/vocab
 for f in $harness fuzz_mmap; do
@@ -67,7 +69,7 @@ fi
 rm -f "$jobs_file"
 
 objs=
-for f in $lib $avx2; do objs="$objs $out/$f.o"; done
+for f in $lib $avx2; do objs="$objs $(obj "$f")"; done
 libs="${JSON_LIBS:-} ${LIBS:-} -lm -lpthread"
 for h in $harness; do
 	extra=

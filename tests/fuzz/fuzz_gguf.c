@@ -11,12 +11,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "chat_format.h"
+#include "chat/format.h"
 #include "fuzz.h"
 #include "fuzz_mmap.h"
-#include "model.h"
-#include "quant.h"
-#include "util.h"
+#include "model/model.h"
+#include "quant/quant.h"
+#include "base/util.h"
 
 static int file_fd = -1;
 static char file_path[64];

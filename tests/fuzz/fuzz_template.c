@@ -9,10 +9,10 @@
 
 #include <string.h>
 
-#include "chat_format.h"
+#include "chat/format.h"
 #include "fuzz.h"
-#include "template.h"
-#include "util.h"
+#include "jinja/jinja.h"
+#include "base/util.h"
 
 static const char default_messages[] =
 	"[{\"role\": \"system\", \"content\": \"You are terse.\"},"

@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "model.h"
-#include "tokenizer_bpe.h"
-#include "utf8.h"
-#include "util.h"
+#include "model/model.h"
+#include "text/bpe.h"
+#include "text/utf8.h"
+#include "base/util.h"
 
 #ifndef FUZZ_VOCAB_DIR
 #define FUZZ_VOCAB_DIR "../shared/vocab"

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "utf8.h"
-#include "util.h"
+#include "text/utf8.h"
+#include "base/util.h"
 
 #define REPLACEMENT "\xef\xbf\xbd"
 
